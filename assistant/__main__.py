@@ -1,0 +1,5 @@
+"""Lets `python -m assistant` stand in for the console script."""
+
+from assistant.cli import main
+
+raise SystemExit(main())

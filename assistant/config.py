@@ -1,0 +1,235 @@
+"""Settings from a TOML file and the environment; every key is declared once, below."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+# Rules and templates ship beside the package in a source checkout; an installed
+# copy carries them inside the package (see MANIFEST / package data).
+_SHIPPED = PACKAGE_ROOT.parent if (PACKAGE_ROOT.parent / "rules").is_dir() else PACKAGE_ROOT
+
+
+@dataclass(frozen=True)
+class Key:
+    section: str
+    name: str
+    default: Any
+    comment: str
+
+
+# Every configuration key, its default and what it means. `assistant init` writes the
+# starter file from this table, and `load` refuses keys that are not here.
+KEYS: tuple[Key, ...] = (
+    Key("database", "url", "sqlite:///assistant.db", "or postgresql+psycopg://user@host/db"),
+    Key("storage", "data_dir", "data", "raw messages and attachments, kept by content hash"),
+    Key("storage", "max_message_mb", 50, "larger messages are kept raw and ticketed with a note, not parsed"),
+    Key("storage", "max_attachment_mb", 25, "larger attachments stay inside the raw message only"),
+    Key("imap", "host", "", "empty: no mailbox is read (import still works)"),
+    Key("imap", "port", 993, "993 for ssl, 143 for starttls or none"),
+    Key("imap", "security", "ssl", "ssl | starttls | none (none only for loopback)"),
+    Key("imap", "username", "", "the support mailbox login"),
+    Key("imap", "password_env", "ASSISTANT_IMAP_PASSWORD", "environment variable holding the password"),
+    Key("imap", "password_file", "", "or a file holding it, e.g. /run/secrets/imap"),
+    Key("imap", "folders", ["INBOX"], "folders to read; the same mail in several makes one ticket"),
+    Key("imap", "done", "keyword", "how a processed message is marked: keyword | move"),
+    Key("imap", "done_keyword", "$Ticketed", "the keyword set on processed messages"),
+    Key("imap", "done_folder", "Ticketed", "the folder processed messages move to (done = move)"),
+    Key("imap", "idle", True, "use IMAP IDLE when the server offers it, else poll"),
+    Key("imap", "poll_seconds", 60, "how often to look for mail without IDLE"),
+    Key("imap", "batch", 200, "messages fetched per round trip"),
+    Key("smtp", "host", "", "empty: nothing is sent, drafts wait in the outbox"),
+    Key("smtp", "port", 587, "587 for starttls, 465 for ssl"),
+    Key("smtp", "security", "starttls", "ssl | starttls | none (none only for loopback)"),
+    Key("smtp", "username", "", "empty: no SMTP authentication"),
+    Key("smtp", "password_env", "ASSISTANT_SMTP_PASSWORD", "environment variable holding the password"),
+    Key("smtp", "password_file", "", "or a file holding it"),
+    Key("support", "address", "support@example.com", "the address clients write to"),
+    Key("support", "aliases", [], "other addresses that reach the same mailbox"),
+    Key("support", "name", "Support team", "shown in From: of every reply"),
+    Key("support", "company_domains", ["example.com"], "their people are clients too (internal)"),
+    Key("support", "timezone", "Europe/Moscow", "business hours and report times are read in it"),
+    Key("support", "language", "ru", "the language used when a message gives no clue"),
+    Key("support", "secret_file", "", "HMAC key for signed ticket references; empty: kept in the database"),
+    Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
+    Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
+    Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
+    Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
+)
+
+_LIST_SECTIONS = {
+    "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nemail = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
+    "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    languages: tuple[str, ...] = ("ru", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once and passed explicitly (no module-level config)."""
+
+    values: dict[tuple[str, str], Any]
+    consultants: tuple[Person, ...] = ()
+    managers: tuple[Person, ...] = ()
+    source: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def get(self, section: str, name: str) -> Any:
+        return self.values[(section, name)]
+
+    def __getitem__(self, dotted: str) -> Any:
+        section, name = dotted.split(".", 1)
+        return self.values[(section, name)]
+
+    def with_values(self, **dotted: Any) -> "Settings":
+        """A copy with some keys changed: `settings.with_values(imap__port=1143)`."""
+        values = dict(self.values)
+        for key, value in dotted.items():
+            section, name = key.split("__", 1)
+            if (section, name) not in values:
+                raise ConfigError(f"unknown setting {section}.{name}")
+            values[(section, name)] = value
+        return Settings(values, self.consultants, self.managers, self.source, self.base_dir)
+
+    # Paths resolve against the config file's folder, so a config can move with its data.
+    def path(self, section: str, name: str) -> Path:
+        return (self.base_dir / str(self.get(section, name))).resolve()
+
+    @property
+    def database_url(self) -> str:
+        url = self.get("database", "url")
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                return "sqlite:///" + str((self.base_dir / relative).resolve())
+        return url
+
+    @property
+    def rules_dir(self) -> Path:
+        chosen = self.get("paths", "rules")
+        return self.path("paths", "rules") if chosen else _SHIPPED / "rules"
+
+    @property
+    def templates_dir(self) -> Path:
+        chosen = self.get("paths", "templates")
+        return self.path("paths", "templates") if chosen else _SHIPPED / "templates"
+
+    @property
+    def support_addresses(self) -> frozenset[str]:
+        own = [self.get("support", "address"), *self.get("support", "aliases")]
+        return frozenset(a.strip().lower() for a in own if a)
+
+    def is_internal(self, address: str) -> bool:
+        domain = address.rpartition("@")[2].lower()
+        return any(domain == d.lower() or domain.endswith("." + d.lower())
+                   for d in self.get("support", "company_domains"))
+
+    def secret(self, section: str) -> str:
+        """The password for `imap` or `smtp`: from a file, else from the environment."""
+        path = self.get(section, "password_file")
+        if path:
+            try:
+                return Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{section}.password_file: cannot read {path}: {exc.strerror}") from exc
+        return os.environ.get(self.get(section, "password_env"), "")
+
+
+def defaults() -> Settings:
+    return Settings({(k.section, k.name): k.default for k in KEYS})
+
+
+def locate(explicit: str | None) -> Path | None:
+    """The config file to read: --config, else $ASSISTANT_CONFIG, else ./assistant.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("ASSISTANT_CONFIG"):
+        return Path(os.environ["ASSISTANT_CONFIG"])
+    local = Path("assistant.toml")
+    return local if local.exists() else None
+
+
+def load(path: Path | None) -> Settings:
+    """Read settings from `path` (None: built-in defaults); unknown keys are an error."""
+    if path is None:
+        return defaults()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    known = {(k.section, k.name): k for k in KEYS}
+    values = {key: k.default for key, k in known.items()}
+    for section, table in data.items():
+        if section in _LIST_SECTIONS:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{section}] should be a table")
+        for name, value in table.items():
+            key = known.get((section, name))
+            if key is None:
+                raise ConfigError(f"{path}: unknown setting {section}.{name}")
+            if type(value) is not type(key.default) and not (
+                    isinstance(key.default, int) and isinstance(value, int)):
+                raise ConfigError(
+                    f"{path}: {section}.{name} should be {type(key.default).__name__}, "
+                    f"not {type(value).__name__}")
+            values[(section, name)] = value
+    return Settings(
+        values,
+        consultants=_people(path, data.get("consultants", []), "consultants"),
+        managers=_people(path, data.get("managers", []), "managers"),
+        source=path,
+        base_dir=path.resolve().parent,
+    )
+
+
+def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
+    people = []
+    for row in rows:
+        if not isinstance(row, dict) or "email" not in row:
+            raise ConfigError(f"{path}: every [[{section}]] needs an email")
+        people.append(Person(
+            name=row.get("name", row["email"]),
+            email=row["email"].strip().lower(),
+            languages=tuple(row.get("languages", ("ru", "en"))),
+        ))
+    return tuple(people)
+
+
+def starter_toml() -> str:
+    """The commented assistant.toml that `assistant init` writes, made from KEYS."""
+    lines = ["# assistant.toml: every key is shown with its default; delete what you do not change.",
+             "# Secrets never live here: passwords come from the environment or a file."]
+    section = None
+    for key in KEYS:
+        if key.section != section:
+            section = key.section
+            lines += ["", f"[{section}]"]
+        lines.append(f"{key.name} = {_toml_value(key.default):<34} # {key.comment}")
+    for block in _LIST_SECTIONS.values():
+        lines += ["", block]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,33 @@
+"""One small exception tree, named for what the caller can do about it."""
+
+
+class AssistantError(Exception):
+    """Base of every error the assistant raises on purpose."""
+
+
+class ConfigError(AssistantError):
+    """The configuration is wrong: fix the file or the environment, then start again."""
+
+
+class RuleError(ConfigError):
+    """A file under rules/ is wrong; the message names the file and line."""
+
+
+class TemplateError(ConfigError):
+    """A reply template is missing or broken; the message names the template."""
+
+
+class Unparseable(AssistantError):
+    """A message could not be understood: quarantine it with this reason and go on."""
+
+
+class MailboxUnavailable(AssistantError):
+    """The IMAP or SMTP server cannot be reached or refused us: retry later with back-off."""
+
+
+class NotFound(AssistantError):
+    """The ticket, draft or quarantined message asked for does not exist."""
+
+
+class Rejected(AssistantError):
+    """The input was read but refused (the CLI exits 1 with this one-line reason)."""

@@ -1,0 +1,214 @@
+"""The tables: clients, tickets, messages, attachments, quarantine, mailbox cursors, history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, whatever the database keeps.
+
+    SQLite has no time zones: it would hand back naive datetimes that compare wrongly
+    with aware ones. Everything is stored as UTC and comes back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: use an aware one")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _when(nullable: bool = True, index: bool = False):
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Fate(str, enum.Enum):
+    """Where a message ended: exactly one per message read (the import summary counts them)."""
+
+    NEW_TICKET = "new_tickets"
+    REPLY = "replies"
+    DUPLICATE = "duplicates"
+    SYSTEM = "system"
+    QUARANTINED = "quarantined"
+
+
+class Status(str, enum.Enum):
+    NEW = "new"              # nobody has answered yet
+    OPEN = "open"            # we answered; work goes on
+    WAITING = "waiting"      # we wait for the client
+    HELD = "held"            # waits for an owner's approval (access requests)
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.WAITING.value, Status.HELD.value)
+
+PRIORITIES = ("critical", "high", "normal", "low")
+
+
+class Client(SQLModel, table=True):
+    """Whoever writes to us; created from the address on first contact, no registration."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, sa_column_kwargs={"unique": True})
+    name: str = ""
+    internal: bool = False          # a colleague from one of the company domains
+    language: str | None = None     # the language of their last message
+    timezone: str | None = None
+    created_at: datetime | None = _when(nullable=False)
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (Index("ix_ticket_status_due", "status", "resolution_due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = ""
+    client_id: int = Field(foreign_key="client.id", index=True)
+    status: str = Status.NEW.value
+    priority: str = "normal"
+    critical: bool = False
+    priority_reasons: str = ""      # JSON list of {rule, text}: why the priority is what it is
+    category: str = "question"
+    language: str = "ru"
+    assignee: str | None = None     # a consultant's address
+    created_at: datetime | None = _when(nullable=False)
+    updated_at: datetime | None = _when(nullable=False)
+    first_response_due: datetime | None = _when()
+    resolution_due: datetime | None = _when()
+    first_response_at: datetime | None = _when()
+    client_last_heard_at: datetime | None = _when()   # when we last wrote to the client
+    resolved_at: datetime | None = _when()
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+    @property
+    def tag(self) -> str:
+        return f"[#{self.id}]"
+
+
+class Participant(SQLModel, table=True):
+    """An address allowed to add mail to a ticket (the client, people in Cc, consultants)."""
+
+    __table_args__ = (UniqueConstraint("ticket_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    email: str
+
+
+class Message(SQLModel, table=True):
+    """One mail, in or out. `message_id` is unique: a second copy is a duplicate."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(index=True, sa_column_kwargs={"unique": True})
+    content_hash: str = Field(index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    direction: str = "in"           # in | out
+    fate: str = Fate.NEW_TICKET.value
+    from_address: str = ""
+    from_name: str = ""
+    to_addresses: str = ""          # comma-separated
+    cc_addresses: str = ""
+    subject: str = ""
+    in_reply_to: str | None = None
+    references: str = ""            # space-separated Message-IDs
+    visible_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    language: str | None = None
+    flags: str = ""                 # comma-separated: auto_reply, bounce, list, loop
+    notes: str = ""                 # what intake noticed: charset guesses, skipped attachments
+    size: int = 0
+    sent_at: datetime | None = _when()
+    received_at: datetime | None = _when(nullable=False)
+    source: str = ""                # imap:INBOX:uidvalidity:uid or a file path
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None = None       # None: over the limit, kept only inside the raw message
+    inline: bool = False
+
+
+class Quarantine(SQLModel, table=True):
+    """A message not turned into a ticket: unparseable, or held for a consultant's look."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(index=True)
+    message_id: str | None = None
+    from_address: str = ""
+    subject: str = ""
+    kind: str = "unparseable"       # unparseable | held
+    reason: str = ""
+    ticket_id: int | None = None    # held: the ticket it claims to belong to
+    source: str = ""
+    created_at: datetime | None = _when(nullable=False)
+    resolved_at: datetime | None = _when()
+    resolution: str = ""            # what became of it: "ticket #12", "released", ...
+
+
+class RawMessage(SQLModel, table=True):
+    """The exact bytes of every fetched or imported mail, kept before it is marked done."""
+
+    content_hash: str = Field(primary_key=True)
+    size: int
+    path: str = ""                  # relative to storage.data_dir when kept on disk
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class MailboxCursor(SQLModel, table=True):
+    """How far a folder has been read: the last UID done, valid only for its UIDVALIDITY."""
+
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    folder: str
+    uidvalidity: int
+    last_uid: int = 0
+
+
+class TicketChange(SQLModel, table=True):
+    """An audit trail: who changed what on a ticket, from what, to what, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    field: str
+    old: str = ""
+    new: str = ""
+    who: str = "assistant"
+    why: str = ""
+    at: datetime | None = _when(nullable=False)
+
+
+class Setting(SQLModel, table=True):
+    """Small values the assistant keeps for itself (the schema version, the signing key)."""
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,109 @@
+"""The database: engine, sessions, and the schema migrations that keep data across upgrades."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from assistant import models  # noqa: F401  (registers the tables)
+from assistant.errors import ConfigError
+from assistant.models import Setting
+
+log = logging.getLogger("assistant.store")
+
+# Each step moves the schema one version up. A fresh database is created at the newest
+# version directly; an older one runs the steps it has not run yet, in order, so an
+# upgrade keeps the data. Append here; never edit a released step.
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial schema", lambda conn: None),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Store:
+    """The engine plus sessions. Pass it around; there is no global one."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        self.url = url
+        self.engine = _engine(url, echo)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends cleanly and rolls back otherwise."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; returns the version it started from (0: new)."""
+        with self.engine.begin() as conn:
+            fresh = not inspect(conn).has_table("setting")
+            SQLModel.metadata.create_all(conn)
+            if fresh:
+                _set_version(conn, SCHEMA_VERSION)
+                return 0
+            current = _version(conn)
+            if current > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the database is at schema {current}, newer than this assistant "
+                    f"({SCHEMA_VERSION}): upgrade the assistant")
+            for version, what, step in MIGRATIONS:
+                if version > current:
+                    log.info("migrating the database to schema %d: %s", version, what)
+                    step(conn)
+                    _set_version(conn, version)
+            return current
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
+    store = Store(url)
+    store.migrate()
+    return store
+
+
+def _engine(url: str, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+
+        # WAL lets the review page read while the daemon writes; synchronous=NORMAL is
+        # durable across a process crash (not an OS crash), which with the raw mail kept
+        # on the server until its fate is committed is the guarantee we need.
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _version(conn: Connection) -> int:
+    row = conn.execute(text("SELECT value FROM setting WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else 1
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    with Session(bind=conn) as session:
+        row = session.exec(select(Setting).where(Setting.key == "schema_version")).first()
+        if row is None:
+            row = Setting(key="schema_version", value=str(version))
+        row.value = str(version)
+        session.add(row)
+        session.flush()
