@@ -212,3 +212,49 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class Draft(SQLModel, table=True):
+    """A reply waiting for a consultant (or sent on its own when it is an acknowledgement)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    situation: str                  # acknowledgement, need_info, options, progress, ...
+    language: str = "ru"
+    template: str = ""              # which phrasing was used, e.g. ru/acknowledgement/2.txt.j2
+    subject: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    findings: str = "[]"            # JSON: the tone findings on the current text
+    status: str = "pending"         # pending | approved | rejected | sent | superseded
+    token: str = ""                 # the secret an emailed approval must carry
+    consultant: str | None = None   # who is asked to approve
+    edited_by: str | None = None
+    send_anyway: bool = False       # a consultant chose to send despite tone findings
+    automatic: bool = False         # may go out without review
+    in_reply_to: str | None = None  # the client's Message-ID being answered
+    created_at: datetime | None = _when(nullable=False)
+    decided_at: datetime | None = _when()
+    decided_by: str | None = None
+
+
+class OutboxMail(SQLModel, table=True):
+    """A mail to send, built once: the row is the promise it goes out once and only once."""
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(sa_column_kwargs={"unique": True})
+    ticket_id: int | None = Field(default=None, index=True)
+    draft_id: int | None = None
+    kind: str = "reply"             # reply | acknowledgement | approval_request | alert | report | summary
+    recipients: str = ""            # comma-separated envelope recipients
+    subject: str = ""
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    automatic: bool = False         # carries Auto-Submitted; counts against the per-sender cap
+    status: str = "queued"          # queued | sending | sent | failed | uncertain | blocked
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime | None = _when(nullable=False)
+    next_attempt_at: datetime | None = _when()
+    sent_at: datetime | None = _when()

@@ -1,0 +1,166 @@
+"""Draft states and the consultant's word on them: by command line or by replying to our mail."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.errors import NotFound, Rejected
+from assistant.intake import Incoming
+from assistant.models import Client, Draft, Message, Status, Ticket, TicketChange
+from assistant.outbox import Letter
+
+log = logging.getLogger("assistant.approval")
+
+# The approval request's Message-ID carries the draft and its secret token; a consultant's
+# reply names it in In-Reply-To, so the token never has to be typed.
+APPROVAL_ID = re.compile(r"^d(\d{1,10})\.([0-9a-f]{24})@", re.IGNORECASE)
+CODE_IN_TEXT = re.compile(r"\b(?:код|code)\s*[:：]?\s*d(\d{1,10})-([0-9a-f]{24})\b", re.IGNORECASE)
+
+APPROVE = {"ok", "ок", "okay", "окей", "approve", "approved", "yes", "да", "согласовано",
+           "согласую", "одобряю", "отправляй", "отправляйте", "send", "lgtm", "+"}
+REJECT = {"reject", "rejected", "no", "нет", "отклонить", "отклоняю", "не отправлять", "не надо"}
+ANYWAY = {"send anyway", "отправить как есть", "отправь как есть", "всё равно отправить",
+          "все равно отправить"}
+
+FINAL_STATUSES = ("rejected", "sent", "superseded")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str            # approve | reject | edit | anyway
+    text: str = ""         # the edited reply, for edit
+
+
+def new_token() -> str:
+    return secrets.token_hex(12)
+
+
+def approval_message_id(draft: Draft, domain: str) -> str:
+    return f"d{draft.id}.{draft.token}@{domain}"
+
+
+def read_verdict(visible_text: str) -> Verdict:
+    """What a consultant's reply means: a one-word verdict, or the edited text itself.
+
+    >>> read_verdict("Согласовано!").action
+    'approve'
+    """
+    text = visible_text.strip()
+    first = text.splitlines()[0].strip() if text else ""
+    word = re.sub(r"[\s.!,)]+$", "", first.lower())
+    rest = "\n".join(text.splitlines()[1:]).strip()
+    if word in ANYWAY:
+        return Verdict("anyway")
+    if word in APPROVE and not rest:
+        return Verdict("approve")
+    if word in REJECT and not rest:
+        return Verdict("reject")
+    if not text:
+        return Verdict("approve")
+    return Verdict("edit", text)
+
+
+def draft_for_reply(session: Session, mail: Incoming) -> tuple[Draft | None, str | None]:
+    """The draft a consultant's mail answers, checking its token; (None, why) when forged."""
+    candidates = [mail.in_reply_to, *reversed(mail.references)]
+    for message_id in filter(None, candidates):
+        found = APPROVAL_ID.match(message_id)
+        if found:
+            return _checked(session, int(found.group(1)), found.group(2))
+    code = CODE_IN_TEXT.search(mail.text)
+    if code:
+        return _checked(session, int(code.group(1)), code.group(2))
+    return None, None
+
+
+def _checked(session: Session, draft_id: int, token: str) -> tuple[Draft | None, str | None]:
+    draft = session.get(Draft, draft_id)
+    if draft is None or not secrets.compare_digest(draft.token, token.lower()):
+        return None, f"the approval names draft {draft_id} with a wrong token"
+    return draft, None
+
+
+def get_draft(session: Session, number: int) -> Draft:
+    draft = session.get(Draft, number)
+    if draft is None:
+        raise NotFound(f"no draft {number}")
+    return draft
+
+
+def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: datetime,
+           findings_of) -> str:
+    """Apply a consultant's verdict; returns what happened, in a few words.
+
+    `findings_of(text, lang)` re-checks an edited text: a draft with tone findings is not
+    sent unless the consultant says "send anyway".
+    """
+    if draft.status in FINAL_STATUSES:
+        raise Rejected(f"draft {draft.id} is already {draft.status}")
+    if verdict.action == "reject":
+        _set(session, draft, "rejected", who, now)
+        return "rejected"
+    if verdict.action == "edit":
+        draft.text, draft.edited_by = verdict.text.strip() + "\n", who
+        draft.findings = findings_json(findings_of(draft.text, draft.language))
+        draft.html = None
+    if verdict.action == "anyway":
+        draft.send_anyway = True
+    if json.loads(draft.findings) and not draft.send_anyway:
+        draft.decided_by = who
+        return "held: the text has tone findings; fix it or say «send anyway»"
+    _set(session, draft, "approved", who, now)
+    return "approved"
+
+
+def _set(session: Session, draft: Draft, status: str, who: str, now: datetime) -> None:
+    old, draft.status = draft.status, status
+    draft.decided_at, draft.decided_by = now, who
+    session.add(TicketChange(ticket_id=draft.ticket_id, field=f"draft {draft.id}", old=old,
+                             new=status, who=who, why=draft.situation, at=now))
+
+
+def findings_json(findings) -> str:
+    return json.dumps([{"rule": f.rule, "kind": f.kind, "start": f.start, "end": f.end,
+                        "text": f.text, "suggestion": f.suggestion, "explain": f.explain}
+                       for f in findings], ensure_ascii=False)
+
+
+def letter_for(session: Session, draft: Draft, message_id: str, from_name: str,
+               automatic: bool = False) -> Letter:
+    """The client's letter for an approved draft, threaded onto their last mail."""
+    ticket = session.get(Ticket, draft.ticket_id)
+    client = session.get(Client, ticket.client_id)
+    chain = session.exec(select(Message.message_id).where(Message.ticket_id == ticket.id)
+                         .order_by(Message.received_at, Message.id)).all()
+    last_in = draft.in_reply_to or (chain[-1] if chain else None)
+    return Letter(to=(client.email,), subject=draft.subject, text=draft.text, html=draft.html,
+                  message_id=message_id, in_reply_to=last_in, references=tuple(chain),
+                  from_name=from_name, automatic=automatic)
+
+
+def after_sending(session: Session, draft: Draft, now: datetime) -> None:
+    """The ticket learns that the client heard from us, and what state that leaves it in."""
+    ticket = session.get(Ticket, draft.ticket_id)
+    draft.status = "sent"
+    ticket.client_last_heard_at = now
+    if ticket.first_response_at is None and not draft.automatic:
+        ticket.first_response_at = now
+    new_status = {"need_info": Status.WAITING.value, "options": Status.WAITING.value,
+                  "resolved": Status.RESOLVED.value}.get(draft.situation)
+    if new_status is None and ticket.status == Status.NEW.value and not draft.automatic:
+        new_status = Status.OPEN.value
+    if new_status and new_status != ticket.status:
+        session.add(TicketChange(ticket_id=ticket.id, field="status", old=ticket.status,
+                                 new=new_status, who=draft.decided_by or "assistant",
+                                 why=f"sent the {draft.situation} reply", at=now))
+        ticket.status = new_status
+        if new_status == Status.RESOLVED.value:
+            ticket.resolved_at = now
+    ticket.updated_at = now

@@ -1,0 +1,115 @@
+"""Puts triage's verdict on a ticket: priority, category, deadlines, with the reasons kept."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.config import Settings
+from assistant.intake import Incoming
+from assistant.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
+from assistant.sla import SlaBook
+from assistant.triage import Assessment, Triage
+
+log = logging.getLogger("assistant.assessment")
+
+
+def rank(priority: str) -> int:
+    """0 for critical … 3 for low: smaller is more urgent."""
+    return PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES)
+
+
+class Assessor:
+    """Runs triage on a ticket's new mail and records what changed and why."""
+
+    def __init__(self, settings: Settings, triage: Triage, sla: SlaBook, on_critical=None):
+        self.settings = settings
+        self.triage = triage
+        self.sla = sla
+        self.on_critical = on_critical      # (session, ticket, now) -> None: tell on-call
+
+    def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
+                 now: datetime) -> Assessment:
+        client = session.get(Client, ticket.client_id)
+        chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
+            session, ticket, mail)
+        verdict = self.triage.assess(
+            mail.subject, mail.visible_text or mail.text, importance=mail.importance,
+            chasing=chasing, now=now, default_language=client.language or ticket.language,
+            tz=client.timezone or self.settings["support.timezone"])
+        client.language = verdict.language
+        if fate is Fate.NEW_TICKET:
+            self._first(session, ticket, client, verdict, now)
+        elif rank(verdict.priority) < rank(ticket.priority) or (verdict.critical and not ticket.critical):
+            self._raise(session, ticket, client, verdict, now, mail.message_id)
+        return verdict
+
+    def _first(self, session, ticket: Ticket, client: Client, verdict: Assessment, now) -> None:
+        ticket.language = verdict.language
+        ticket.priority, ticket.critical = verdict.priority, verdict.critical
+        ticket.category = verdict.category
+        ticket.priority_reasons = reasons_json(verdict)
+        self._set_deadlines(ticket, client, now, verdict)
+        if verdict.owner:
+            ticket.status = Status.HELD.value
+            session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
+                                     new=ticket.status, at=now,
+                                     why=f"access is granted only when {verdict.owner} approves"))
+        session.add(TicketChange(ticket_id=ticket.id, field="priority", new=ticket.priority, at=now,
+                                 why=_why(verdict)))
+        if ticket.critical and self.on_critical:
+            self.on_critical(session, ticket, now)
+
+    def _raise(self, session, ticket: Ticket, client: Client, verdict: Assessment, now,
+               message_id: str) -> None:
+        old = ticket.priority + (" (critical)" if ticket.critical else "")
+        was_critical = ticket.critical
+        ticket.priority = verdict.priority if rank(verdict.priority) < rank(ticket.priority) \
+            else ticket.priority
+        ticket.critical = ticket.critical or verdict.critical
+        ticket.priority_reasons = reasons_json(verdict)
+        self._set_deadlines(ticket, client, now, verdict, keep_earlier=True)
+        session.add(TicketChange(
+            ticket_id=ticket.id, field="priority", old=old,
+            new=ticket.priority + (" (critical)" if ticket.critical else ""), at=now,
+            why=f"the client wrote {message_id}: {_why(verdict)}"))
+        log.info("assessment: %s priority %s -> %s", ticket.tag, old, ticket.priority)
+        if ticket.critical and not was_critical and self.on_critical:
+            self.on_critical(session, ticket, now)
+
+    def _set_deadlines(self, ticket: Ticket, client: Client, now: datetime,
+                       verdict: Assessment, keep_earlier: bool = False) -> None:
+        due = self.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
+                                 client_email=client.email, internal=client.internal, start=now)
+        resolution = due.resolution_due
+        if verdict.client_deadline and verdict.client_deadline < resolution:
+            resolution = verdict.client_deadline
+        if keep_earlier and ticket.resolution_due and ticket.resolution_due < resolution:
+            resolution = ticket.resolution_due
+        if ticket.first_response_at is None:
+            first = due.first_response_due
+            if keep_earlier and ticket.first_response_due and ticket.first_response_due < first:
+                first = ticket.first_response_due
+            ticket.first_response_due = min(first, resolution)
+        ticket.resolution_due = resolution
+        ticket.updated_at = now
+
+
+def _earlier_mail(session: Session, ticket: Ticket, mail: Incoming) -> bool:
+    return session.exec(select(Message.id).where(
+        Message.ticket_id == ticket.id, Message.message_id != mail.message_id,
+        Message.direction == "in")).first() is not None
+
+
+def reasons_json(verdict: Assessment) -> str:
+    return json.dumps([{"rule": r.rule, "text": r.text, "effect": r.effect}
+                       for r in verdict.reasons], ensure_ascii=False)
+
+
+def _why(verdict: Assessment) -> str:
+    if not verdict.reasons:
+        return "no urgency signals"
+    return "; ".join(f"{r.effect}: «{r.text}» ({r.rule})" for r in verdict.reasons)

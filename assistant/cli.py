@@ -1,0 +1,273 @@
+"""The command line: `assistant COMMAND`; exit 0 done, 1 input rejected, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant import config, views
+from assistant.app import App
+from assistant.errors import AssistantError, ConfigError, NotFound, Rejected
+
+log = logging.getLogger("assistant.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Email support assistant: every email a ticket.")
+    parser.add_argument("--config", help="configuration file (else $ASSISTANT_CONFIG, else ./assistant.toml)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("init", help="write a starter assistant.toml and create the database")
+    run = commands.add_parser("run", help="the daemon: read mail, send replies, run schedules")
+    run.add_argument("--once", action="store_true", help="do what is waiting, then exit")
+    commands.add_parser("demo", help="a throwaway mail server, sample mail, the whole walk")
+
+    imp = commands.add_parser("import", help="ingest .eml files, folders, mbox or Maildir")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--json", action="store_true")
+
+    parse = commands.add_parser("parse", help="show how messages are understood (nothing stored)")
+    parse.add_argument("files", nargs="+", metavar="FILE", help="files, or - for standard input")
+    parse.add_argument("--json", action="store_true")
+
+    tickets = commands.add_parser("tickets", help="list, show or change tickets")
+    tickets.add_argument("action", nargs="?", default="list", choices=["list", "show", "set"])
+    tickets.add_argument("number", nargs="?", type=int)
+    tickets.add_argument("changes", nargs="*", metavar="FIELD=VALUE",
+                         help="with set: priority=high, category=billing, status=resolved")
+    tickets.add_argument("--why", default="", help="with set: the reason, kept in the history")
+    tickets.add_argument("--by", default="", help="with set: who makes the change")
+    tickets.add_argument("--all", action="store_true", help="with list: closed tickets too")
+    tickets.add_argument("--json", action="store_true")
+
+    quarantine = commands.add_parser("quarantine", help="messages set aside, and why")
+    quarantine.add_argument("action", nargs="?", default="list",
+                            choices=["list", "show", "retry", "release"])
+    quarantine.add_argument("number", nargs="?", type=int)
+    quarantine.add_argument("--json", action="store_true")
+
+    drafts = commands.add_parser("drafts", help="replies waiting for a consultant")
+    drafts.add_argument("action", nargs="?", default="list",
+                        choices=["list", "show", "new", "edit", "approve", "reject"])
+    drafts.add_argument("number", nargs="?", type=int, help="the draft (with new: the ticket)")
+    drafts.add_argument("situation", nargs="?", help="with new: acknowledgement, need_info, ...")
+    drafts.add_argument("--file", help="with edit: the new text (- for standard input)")
+    drafts.add_argument("--anyway", action="store_true",
+                        help="with approve: send despite tone findings")
+    drafts.add_argument("--by", default="", help="who decides (a consultant's address)")
+    drafts.add_argument("--all", action="store_true", help="with list: decided drafts too")
+    drafts.add_argument("--json", action="store_true")
+
+    tone = commands.add_parser("check-tone", help="find blame, boilerplate, deflection, bureaucratese")
+    tone.add_argument("file", metavar="FILE", help="a text file, or - for standard input")
+    tone.add_argument("--lang", choices=["ru", "en"])
+    tone.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2) if args.command not in ("run", "demo")
+        else logging.INFO - 10 * min(args.verbose, 1),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        settings = config.load(config.locate(args.config))
+        return COMMANDS[args.command](App(settings), args)
+    except (Rejected, NotFound, ConfigError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
+    except AssistantError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _usage(message: str) -> int:
+    print(f"assistant: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_init(app: App, args) -> int:
+    target = Path(args.config or "assistant.toml")
+    if target.exists():
+        print(f"{target} is already there; leaving it as it is")
+    else:
+        target.write_text(config.starter_toml(), encoding="utf-8")
+        print(f"wrote {target}: fill in [imap], [smtp] and [support], then run `assistant run`")
+        app = App(config.load(target))
+    app.store  # creating the store migrates the database
+    print(f"database ready: {app.settings.database_url}")
+    return 0
+
+
+def cmd_import(app: App, args) -> int:
+    from assistant import sources
+    paths = list(args.paths)
+    total = sources.count(paths) if not args.json else 0
+    progress = views.Progress(total, enabled=not args.json and sys.stderr.isatty())
+    tally = app.import_mail(sources.read(paths), progress=progress.step)
+    progress.done()
+    if args.json:
+        print(json.dumps(tally.as_dict()))
+    else:
+        print(views.tally(tally.as_dict()))
+    return 0
+
+
+def cmd_parse(app: App, args) -> int:
+    rejected = 0
+    for name in args.files:
+        raw = sys.stdin.buffer.read() if name == "-" else _read(name)
+        try:
+            understood = app.understand(raw, name)
+        except AssistantError as exc:
+            print(f"assistant: {name}: {exc}", file=sys.stderr)
+            rejected += 1
+            continue
+        if args.json:
+            print(json.dumps(understood, ensure_ascii=False))
+        else:
+            print(views.understood(understood))
+    return 1 if rejected else 0
+
+
+def cmd_tickets(app: App, args) -> int:
+    if args.action == "list":
+        rows = app.ticket_rows(include_closed=args.all)
+        print(json.dumps({"tickets": rows}, ensure_ascii=False) if args.json else views.tickets(rows))
+        return 0
+    if args.number is None:
+        return _usage(f"tickets {args.action} needs a ticket number")
+    if args.action == "show":
+        detail = app.ticket_detail(args.number)
+        print(json.dumps(detail, ensure_ascii=False, default=str) if args.json
+              else views.ticket(detail))
+        return 0
+    changes = {}
+    for item in args.changes:
+        field, sep, value = item.partition("=")
+        if not sep:
+            return _usage(f"{item!r}: write changes as FIELD=VALUE")
+        changes[field.strip()] = value.strip()
+    if not changes:
+        return _usage("tickets set N needs at least one FIELD=VALUE")
+    for line in app.change_ticket(args.number, changes, who=args.by or "consultant", why=args.why):
+        print(line)
+    return 0
+
+
+def cmd_quarantine(app: App, args) -> int:
+    if args.action == "list":
+        rows = app.quarantine_rows()
+        print(json.dumps({"quarantine": rows}, ensure_ascii=False) if args.json
+              else views.quarantine(rows))
+        return 0
+    if args.number is None:
+        return _usage(f"quarantine {args.action} needs a number")
+    if args.action == "show":
+        detail = app.quarantine_detail(args.number)
+        print(json.dumps(detail, ensure_ascii=False) if args.json else views.quarantined(detail))
+        return 0
+    outcome = app.retry_quarantined(args.number, release=args.action == "release")
+    if args.json:
+        print(json.dumps({"fate": outcome.fate.value, "ticket": outcome.ticket_id,
+                          "reason": outcome.reason}))
+    else:
+        print(views.outcome(outcome))
+    return 0 if outcome.fate.value != "quarantined" else 1
+
+
+def cmd_drafts(app: App, args) -> int:
+    if args.action == "list":
+        rows = app.drafts.rows(include_done=args.all)
+        print(json.dumps({"drafts": rows}, ensure_ascii=False) if args.json else views.drafts(rows))
+        return 0
+    if args.number is None:
+        return _usage(f"drafts {args.action} needs a number")
+    who = args.by or "consultant"
+    if args.action == "show":
+        draft = app.drafts.show(args.number)
+        print(json.dumps(draft, ensure_ascii=False) if args.json else views.draft(draft))
+        return 0
+    if args.action == "new":
+        if not args.situation:
+            return _usage("drafts new N SITUATION: which situation?")
+        draft = app.drafts.new(args.number, args.situation)
+        print(json.dumps(draft, ensure_ascii=False) if args.json else views.draft(draft))
+        return 0
+    if args.action == "edit":
+        text = _edited_text(app, args)
+        said = app.drafts.edit(args.number, text, who)
+    elif args.action == "approve":
+        said = app.drafts.approve(args.number, who, anyway=args.anyway)
+    else:
+        said = app.drafts.reject(args.number, who)
+    print(json.dumps({"draft": args.number, "result": said}) if args.json
+          else f"draft {args.number}: {said}")
+    return 0 if not said.startswith("held") else 1
+
+
+def _edited_text(app: App, args) -> str:
+    if args.file == "-":
+        return sys.stdin.read()
+    if args.file:
+        return _read(args.file).decode("utf-8")
+    import os
+    import subprocess
+    import tempfile
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not sys.stdin.isatty():
+        raise Rejected("give the new text with --file PATH (or - for standard input)")
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8") as handle:
+        handle.write(app.drafts.show(args.number)["text"])
+        handle.flush()
+        subprocess.run([*editor.split(), handle.name], check=False)
+        handle.seek(0)
+        return handle.read()
+
+
+def cmd_check_tone(app: App, args) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read(args.file).decode("utf-8", "replace")
+    findings = app.tone.check(text, args.lang)
+    if args.json:
+        print(json.dumps({"findings": [
+            {"rule": f.rule, "kind": f.kind, "start": f.start, "end": f.end, "text": f.text,
+             "suggestion": f.suggestion, "explain": f.explain} for f in findings]},
+            ensure_ascii=False))
+    else:
+        print(views.findings(text, findings))
+    return 0
+
+
+def cmd_run(app: App, args) -> int:
+    from assistant.daemon import Daemon
+    return Daemon(app).run(once=args.once)
+
+
+def cmd_demo(app: App, args) -> int:
+    from assistant.demo import run_demo
+    return run_demo()
+
+
+def _read(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise Rejected(f"{name}: {exc.strerror}") from exc
+
+
+COMMANDS = {
+    "init": cmd_init, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
+    "parse": cmd_parse, "tickets": cmd_tickets, "quarantine": cmd_quarantine,
+    "check-tone": cmd_check_tone, "drafts": cmd_drafts,
+}

@@ -1,0 +1,160 @@
+"""The daemon: reads the mailbox, sends what is approved, runs the schedules; stops cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+import schedule
+from sqlmodel import select
+
+from assistant.errors import MailboxUnavailable
+from assistant.models import MailboxCursor
+from assistant.walk import Tally
+
+log = logging.getLogger("assistant.daemon")
+
+SEND_EVERY_SECONDS = 20
+MAX_WAIT_SECONDS = 60
+
+
+class Daemon:
+    """Wires the stages on its own `schedule.Scheduler` (never the library's global one)."""
+
+    def __init__(self, app, *, inbox_factory: Callable | None = None):
+        self.app = app
+        self.settings = app.settings
+        self.scheduler = schedule.Scheduler()
+        self.stopping = threading.Event()
+        self._inbox_factory = inbox_factory or self._default_inbox
+        self._inbox = None
+
+    def run(self, once: bool = False) -> int:
+        """Work until SIGTERM/SIGINT (or, with once, until nothing is waiting); returns 0."""
+        self._install_signals()
+        recovered = self.app.follow.outbox.recover()
+        if recovered:
+            log.error("daemon: %d mails were caught mid-send by the last stop; see the outbox",
+                      recovered)
+        self.scheduler.every(SEND_EVERY_SECONDS).seconds.do(self.send)
+        for job in getattr(self.app, "schedules", lambda: ())():
+            job(self.scheduler)
+        try:
+            if once:
+                self.read_mail()
+                self.send()
+                self.scheduler.run_all()
+                return 0
+            log.info("daemon: started; reading %s", self.settings["imap.host"] or "no mailbox")
+            while not self.stopping.is_set():
+                self.read_mail()
+                self.send()
+                self.scheduler.run_pending()
+                self._wait()
+            log.info("daemon: stopped cleanly")
+            return 0
+        finally:
+            self._close_inbox()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop(signum, _frame):
+            log.info("daemon: %s received; finishing the current step", signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    # -- mail in ------------------------------------------------------------------------
+    def read_mail(self) -> Tally:
+        """Every new message of every folder, batch by batch, each with exactly one fate."""
+        tally = Tally()
+        if not self.settings["imap.host"]:
+            return tally
+        try:
+            inbox = self._open_inbox()
+            for folder in self.settings["imap.folders"]:
+                while not self.stopping.is_set():
+                    more = self._one_batch(inbox, folder, tally)
+                    if not more:
+                        break
+        except MailboxUnavailable as exc:
+            log.warning("daemon: mailbox unavailable (%s); will try again", exc)
+            self._close_inbox()
+        return tally
+
+    def _one_batch(self, inbox, folder: str, tally: Tally) -> bool:
+        from assistant.inbox import Cursor
+        account = f"{self.settings['imap.username']}@{self.settings['imap.host']}"
+        with self.app.store.session() as session:
+            row = session.exec(select(MailboxCursor).where(
+                MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
+            cursor = Cursor(row.uidvalidity, row.last_uid) if row else None
+        batch = inbox.fetch_new(folder, cursor)
+        if not batch.messages and not batch.reset and cursor == batch.cursor:
+            return False
+        # The fates and the cursor commit together; only then is the server told the
+        # messages are done. A crash in between re-reads the batch, and the walk calls
+        # every message it already has a duplicate, so nothing is lost or doubled.
+        with self.app.store.session() as session:
+            for fetched in batch.messages:
+                tally.add(self.app.walk.process_in(session, fetched.read(), fetched.source))
+            row = session.exec(select(MailboxCursor).where(
+                MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
+            row = row or MailboxCursor(account=account, folder=folder, uidvalidity=0)
+            row.uidvalidity, row.last_uid = batch.cursor.uidvalidity, batch.cursor.last_uid
+            session.add(row)
+        if batch.messages:
+            inbox.mark_done(folder, [m.uid for m in batch.messages])
+        for fetched in batch.messages:
+            fetched.discard()
+        return batch.more
+
+    def _open_inbox(self):
+        if self._inbox is None:
+            self._inbox = self._inbox_factory()
+            self._inbox.connect()
+        return self._inbox
+
+    def _default_inbox(self):
+        from assistant.inbox import Inbox
+        return Inbox(self.settings, self.settings.secret("imap"),
+                     spool_dir=self.settings.path("storage", "data_dir") / "spool")
+
+    def _close_inbox(self) -> None:
+        if self._inbox is not None:
+            try:
+                self._inbox.close()
+            finally:
+                self._inbox = None
+
+    def _wait(self) -> None:
+        seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
+        if self.settings["imap.host"] and self._inbox is not None:
+            try:
+                self._inbox.wait(seconds)
+                return
+            except MailboxUnavailable as exc:
+                log.warning("daemon: %s", exc)
+                self._close_inbox()
+        self.stopping.wait(seconds)
+
+    # -- mail out -----------------------------------------------------------------------
+    def send(self) -> None:
+        if not self.settings["smtp.host"]:
+            return
+        sent, failed = self.app.follow.outbox.send_due(after_sent=self._after_sent)
+        if sent or failed:
+            log.info("daemon: sent %d, %d to retry", sent, failed)
+
+    def _after_sent(self, row) -> None:
+        self.app.follow.after_sent(row)
+        if self._inbox is not None and row.kind != "approval_request":
+            try:
+                self._inbox.append("Sent", row.raw)
+            except MailboxUnavailable as exc:
+                log.warning("daemon: no copy of %s in Sent: %s", row.message_id, exc)

@@ -1,0 +1,136 @@
+"""`assistant demo`: a throwaway mail server, a dozen sample mails, the whole walk, then cleanup."""
+
+from __future__ import annotations
+
+import email
+import logging
+import shutil
+import smtplib
+import tempfile
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+from assistant import config, views
+from assistant.app import App
+from assistant.daemon import Daemon
+from assistant.errors import AssistantError
+from assistant.mailserver import Dovecot, SmtpSink, dovecot_binary
+from assistant.samples import SUPPORT, all_samples
+
+log = logging.getLogger("assistant.demo")
+
+CONSULTANT = "maria@example.com"
+CLIENT = "anna@romashka.example"
+
+
+def demo_settings(root: Path, dovecot: Dovecot, sink: SmtpSink) -> config.Settings:
+    """Settings for the throwaway servers, written as a real assistant.toml in `root`."""
+    (root / "imap.secret").write_text(dovecot.password(SUPPORT))
+    path = root / "assistant.toml"
+    path.write_text(config.starter_toml(), encoding="utf-8")
+    return config.load(path).with_values(
+        database__url=f"sqlite:///{root / 'assistant.db'}",
+        storage__data_dir=str(root / "data"),
+        imap__host=dovecot.host, imap__port=dovecot.port, imap__security="none",
+        imap__username=SUPPORT, imap__password_file=str(root / "imap.secret"),
+        imap__poll_seconds=1, smtp__host=sink.host, smtp__port=sink.port, smtp__security="none",
+        support__address=SUPPORT, support__company_domains=["example.com"])
+
+
+def run_demo(keep: bool = False) -> int:
+    if dovecot_binary() is None:
+        print("The demo needs Dovecot: apt-get install dovecot-imapd (or run scripts/demo.sh)")
+        return 1
+    root = Path(tempfile.mkdtemp(prefix="assistant-demo-"))
+    root.chmod(0o755)
+    try:
+        with Dovecot(root / "dovecot") as dovecot, SmtpSink(dovecot) as sink:
+            dovecot.add_user(SUPPORT)
+            settings = demo_settings(root, dovecot, sink)
+            return _walk_through(settings, dovecot, sink)
+    except AssistantError as exc:
+        print(f"demo: {exc}")
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -> int:
+    from assistant.config import Person
+    settings = _with_people(settings, Person("Мария Иванова", CONSULTANT, ("ru", "en")))
+    app = App(settings)
+    daemon = Daemon(app)
+    _say("1. Thirteen mails arrive in the support mailbox")
+    for what, raw in all_samples():
+        dovecot.append(SUPPORT, raw)
+        print(f"   · {what}")
+    _say("2. The assistant reads the mailbox (IMAP) and walks every mail")
+    tally = daemon.read_mail()
+    print("   " + views.tally(tally.as_dict()))
+    daemon.send()
+    _say("3. Tickets, most urgent first")
+    print(_indent(views.tickets(app.ticket_rows())))
+    _say("4. Set aside for a person to look at")
+    print(_indent(views.quarantine(app.quarantine_rows())))
+    _say(f"5. The acknowledgement in {CLIENT}'s mailbox")
+    print(_indent(_last_mail(dovecot, CLIENT)))
+    _say("6. A consultant's reply: drafted, mailed to Maria for approval")
+    draft_id = app.drafts.new(1, "need_info", missing=[
+        "номер одной из накладных, которая не проводится", "снимок экрана с текстом ошибки"])["id"]
+    daemon.send()
+    print(_indent(_last_mail(dovecot, CONSULTANT, lines=18)))
+    _say("7. Maria answers «Согласовано» from her mailbox")
+    _reply_from_consultant(dovecot, sink, "Согласовано")
+    daemon.read_mail()
+    daemon.send()
+    print(_indent(_last_mail(dovecot, CLIENT)))
+    print(f"\n   draft {draft_id}: {app.drafts.show(draft_id)['status']}")
+    _say("8. Ticket #1 now")
+    print(_indent(views.ticket(app.ticket_detail(1)), limit=40))
+    print("\nEverything the demo started is stopped and its files are removed.")
+    return 0
+
+
+def _with_people(settings, consultant):
+    from dataclasses import replace
+    return replace(settings, consultants=(consultant,))
+
+
+def _reply_from_consultant(dovecot: Dovecot, sink: SmtpSink, text: str) -> None:
+    request = email.message_from_bytes(dovecot.messages(CONSULTANT)[-1], policy=default_policy)
+    reply = EmailMessage()
+    reply["From"] = f"Мария Иванова <{CONSULTANT}>"
+    reply["To"] = SUPPORT
+    reply["Subject"] = "Re: " + request["Subject"]
+    reply["In-Reply-To"] = request["Message-ID"]
+    reply["References"] = request["Message-ID"]
+    reply.set_content(f"{text}\n\n> {request.get_content().splitlines()[0]}\n")
+    with smtplib.SMTP(sink.host, sink.port) as smtp:
+        smtp.send_message(reply)
+
+
+def _last_mail(dovecot: Dovecot, user: str, lines: int = 30) -> str:
+    messages = dovecot.messages(user) if dovecot.has_user(user) else []
+    if not messages:
+        return "(nothing yet)"
+    mail = email.message_from_bytes(messages[-1], policy=default_policy)
+    body = mail.get_body(("plain",)).get_content().strip().splitlines()
+    head = [f"From: {mail['From']}", f"To: {mail['To']}", f"Subject: {mail['Subject']}",
+            f"In-Reply-To: {mail['In-Reply-To'] or '-'}", ""]
+    return "\n".join(head + body[:lines] + (["…"] if len(body) > lines else []))
+
+
+def _say(title: str) -> None:
+    print(f"\n\033[1m{title}\033[0m" if _tty() else f"\n{title}")
+
+
+def _tty() -> bool:
+    import sys
+    return sys.stdout.isatty()
+
+
+def _indent(text: str, limit: int = 60) -> str:
+    out = text.splitlines()
+    return "\n".join("   " + line for line in out[:limit])

@@ -1,0 +1,271 @@
+"""SMTP sending: build each mail once, thread it, send it once, retry with back-off."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+from sqlmodel import Session, select
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.models import OutboxMail
+from assistant.store import Store
+
+log = logging.getLogger("assistant.outbox")
+
+MAX_ATTEMPTS = 6
+BACKOFF = (60, 300, 900, 3600, 4 * 3600)       # seconds before attempts 2, 3, ...
+# Addresses that never read what is sent to them; answering them only feeds loops (RFC 3834 §2).
+NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?)([+-].*)?@",
+    re.IGNORECASE)
+# Some servers take 8 or so kilobytes of References; keep the first and the newest ids.
+MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What to send, before it becomes bytes. Every field may carry client text."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    message_id: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    from_name: str = ""
+    cc: tuple[str, ...] = ()
+    automatic: bool = False
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def one_line(value: str) -> str:
+    """Header text with no way to start another header: CR, LF and other controls become spaces."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", value).split())
+
+
+def build(letter: Letter, settings: Settings, now: datetime) -> bytes:
+    """The letter as RFC 5322 bytes with CRLF line ends (RFC 5321 §2.3.8).
+
+    Threading (RFC 5322 §3.6.4): In-Reply-To names the mail answered; References carries
+    the chain so Outlook and Gmail keep the conversation together.
+    """
+    message = EmailMessage(policy=SMTP)
+    support = settings["support.address"]
+    message["From"] = formataddr((one_line(letter.from_name or settings["support.name"]), support))
+    message["To"] = ", ".join(_address(a) for a in letter.to)
+    if letter.cc:
+        message["Cc"] = ", ".join(_address(a) for a in letter.cc)
+    message["Subject"] = one_line(letter.subject)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{_msgid(letter.message_id)}>"
+    if letter.in_reply_to:
+        message["In-Reply-To"] = f"<{_msgid(letter.in_reply_to)}>"
+    references = [r for r in letter.references if r]
+    if letter.in_reply_to and letter.in_reply_to not in references:
+        references.append(letter.in_reply_to)
+    if len(references) > MAX_REFERENCES:
+        references = references[:1] + references[-(MAX_REFERENCES - 1):]
+    if references:
+        message["References"] = " ".join(f"<{_msgid(r)}>" for r in references)
+    message["X-Assistant-Origin"] = support
+    if letter.automatic:
+        message["Auto-Submitted"] = "auto-replied"          # RFC 3834 §5
+        message["X-Auto-Response-Suppress"] = "All"         # Exchange: no out-of-office back
+    for name, value in letter.extra_headers:
+        message[one_line(name)] = one_line(value)
+    message.set_content(letter.text)
+    if letter.html:
+        message.add_alternative(letter.html, subtype="html")
+    return message.as_bytes()
+
+
+def _address(value: str) -> str:
+    clean = one_line(value)
+    if "," in clean or "<" in clean and not clean.endswith(">"):
+        raise ValueError(f"not one address: {clean!r}")
+    return clean
+
+
+def _msgid(value: str) -> str:
+    clean = one_line(value).strip("<>")
+    if not clean or " " in clean or "<" in clean or ">" in clean:
+        raise ValueError(f"not a Message-ID: {value!r}")
+    return clean
+
+
+class Outbox:
+    """Queues mail in the database and sends what is due; safe to run after any crash."""
+
+    def __init__(self, settings: Settings, store: Store, clock):
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+
+    def blocked(self, session: Session, address: str, automatic: bool) -> str | None:
+        """Why automatic mail must not go to `address`, or None when it may."""
+        address = address.lower()
+        if address in self.settings.support_addresses:
+            return "it is our own address"
+        if NO_REPLY.match(address):
+            return "it is a no-reply address"
+        if automatic:
+            since = self.clock() - timedelta(days=1)
+            sent = session.exec(select(OutboxMail.id).where(
+                OutboxMail.automatic, OutboxMail.recipients == address,
+                OutboxMail.created_at >= since)).all()
+            cap = self.settings["approval.auto_mail_per_sender_per_day"]
+            if len(sent) >= cap:
+                return f"{len(sent)} automatic mails went to it in the last day (cap {cap})"
+        return None
+
+    def queue(self, session: Session, letter: Letter, *, kind: str, ticket_id: int | None = None,
+              draft_id: int | None = None) -> OutboxMail:
+        """Store the letter, built once; returns the row (status blocked, with why, if refused)."""
+        now = self.clock()
+        row = OutboxMail(message_id=_msgid(letter.message_id), ticket_id=ticket_id,
+                         draft_id=draft_id, kind=kind, recipients=",".join(
+                             a.lower() for a in (*letter.to, *letter.cc)),
+                         subject=one_line(letter.subject), raw=build(letter, self.settings, now),
+                         automatic=letter.automatic, created_at=now, next_attempt_at=now)
+        for address in (*letter.to, *letter.cc):
+            why = self.blocked(session, address, letter.automatic)
+            if why:
+                row.status, row.last_error = "blocked", f"not sent to {address}: {why}"
+                log.warning("outbox: %s blocked: %s", row.message_id, row.last_error)
+                break
+        session.add(row)
+        session.flush()
+        return row
+
+    def recover(self) -> int:
+        """After a crash, a mail caught between 'sending' and 'sent' may have gone out.
+
+        Sending it again could reach the client twice, so it is set aside as 'uncertain'
+        for the operator instead (`assistant outbox`), and logged.
+        """
+        with self.store.session() as session:
+            rows = session.exec(select(OutboxMail).where(OutboxMail.status == "sending")).all()
+            for row in rows:
+                row.status = "uncertain"
+                row.last_error = "the assistant stopped while sending; check the Sent folder"
+                log.error("outbox: %s may or may not have been sent (ticket %s)",
+                          row.message_id, row.ticket_id)
+        return len(rows)
+
+    def send_due(self, after_sent=None) -> tuple[int, int]:
+        """Send every queued mail whose time has come; returns (sent, failed)."""
+        sent = failed = 0
+        with self.store.session() as session:
+            due = session.exec(select(OutboxMail.id).where(
+                OutboxMail.status == "queued", OutboxMail.next_attempt_at <= self.clock())
+                .order_by(OutboxMail.id)).all()
+        if not due:
+            return 0, 0
+        connection = None
+        try:
+            for row_id in due:
+                try:
+                    connection = connection or self._connect()
+                except MailboxUnavailable as exc:
+                    self._postpone(due, str(exc))
+                    return sent, failed + len(due) - sent
+                if self._send_one(connection, row_id, after_sent):
+                    sent += 1
+                else:
+                    failed += 1
+                    connection = _close(connection)
+        finally:
+            _close(connection)
+        return sent, failed
+
+    def _send_one(self, connection, row_id: int, after_sent) -> bool:
+        with self.store.session() as session:
+            row = session.get(OutboxMail, row_id)
+            if row.status != "queued":
+                return True
+            row.status, row.attempts = "sending", row.attempts + 1
+        # Committed as 'sending' before the first byte goes out: see recover().
+        try:
+            refused = connection.sendmail(self.settings["support.address"],
+                                          row.recipients.split(","), row.raw)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._failed(row_id, exc)
+            return False
+        with self.store.session() as session:
+            row = session.get(OutboxMail, row_id)
+            row.status, row.sent_at = "sent", self.clock()
+            row.last_error = f"refused by the server: {', '.join(refused)}" if refused else ""
+        log.info("outbox: sent %s (%s) to %s", row.message_id, row.kind, row.recipients)
+        if after_sent:
+            after_sent(row)
+        return True
+
+    def _failed(self, row_id: int, exc: Exception) -> None:
+        permanent = isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
+        with self.store.session() as session:
+            row = session.get(OutboxMail, row_id)
+            row.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                log.error("outbox: giving up on %s after %d attempts: %s",
+                          row.message_id, row.attempts, row.last_error)
+            else:
+                row.status = "queued"
+                delay = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
+                row.next_attempt_at = self.clock() + timedelta(seconds=delay)
+                log.warning("outbox: %s not sent (%s); next try in %ds",
+                            row.message_id, row.last_error, delay)
+
+    def _postpone(self, ids: list[int], reason: str) -> None:
+        log.warning("outbox: SMTP unavailable (%s); %d mails wait", reason, len(ids))
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port = self.settings["smtp.host"], self.settings["smtp.port"]
+        if not host:
+            raise MailboxUnavailable("no SMTP server configured ([smtp] host)")
+        security = self.settings["smtp.security"]
+        try:
+            if security == "ssl":
+                connection = smtplib.SMTP_SSL(host, port, timeout=60,
+                                              context=ssl.create_default_context())
+            else:
+                if security == "none" and not is_loopback(host):
+                    raise ConfigError("smtp.security = none is allowed only for loopback")
+                connection = smtplib.SMTP(host, port, timeout=60)
+                if security == "starttls":
+                    # Never fall back to plain text when STARTTLS fails: that would send the
+                    # password and the clients' mail in the clear.
+                    connection.starttls(context=ssl.create_default_context())
+            if self.settings["smtp.username"]:
+                connection.login(self.settings["smtp.username"], self.settings.secret("smtp"))
+            return connection
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0]) from exc
+
+
+def _close(connection):
+    if connection is not None:
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
