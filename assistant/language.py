@@ -1,12 +1,15 @@
-"""The spaCy pipelines (blank + lemmatizer, no downloaded weights) and rule matchers on lemmas."""
+"""The spaCy pipelines (blank + cached lemmatizer, no downloaded weights) and rule matchers on lemmas."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
+import numpy
 import spacy
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -15,54 +18,192 @@ from assistant.rulebook import PhraseRule
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_LATIN_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
 GAP = "..."
 GAP_WORDS = 4
 # A gap may hold commas ("вы, к сожалению, ошиблись") but never crosses a sentence end.
 _SENTENCE_END = [".", "!", "?", ";", "\n", "\n\n"]
+# The lemma caches stop growing here: real mail repeats its word forms, spam need not.
+CACHE_LIMIT = 200_000
+
+# Words that Russian written in Latin letters uses all the time and English never does.
+_TRANSLIT_WORDS = frozenset("""
+    ne net da u nas vas menya mne ya my vy on ona oni eto chto kak gde kogda pochemu
+    pozhaluysta pozhalujsta pojaluista spasibo zdravstvuyte zdravstvujte privet dobryy dobryj
+    den dnya utro vecher srochno rabotaet rabotayet ne_rabotaet mozhno nuzhno nado ochen
+    tozhe uzhe eshe eshche seychas sejchas segodnya zavtra vchera posle poka esli ili ili
+    tolko vse vsyo vsem problema oshibka otgruzka sklad zarplata nalogi dostup prava
+    kassa platezhi pomogite podskazhite proshu kollegi ostanovilas vstala ne_mogu mogu
+""".split())
+_ENGLISH_WORDS = frozenset("""
+    the and is are was were be to of in on for with we you our your it this that not no
+    have has can cannot please thanks hello hi dear from by at as an a will would could
+    should there their they what when where why how all any but or if so
+""".split())
+
+# Longest first, so "shch" wins over "sh" and "zh" over "z".
+_TO_CYRILLIC = sorted({
+    "shch": "щ", "sch": "щ", "zh": "ж", "kh": "х", "ts": "ц", "ch": "ч", "sh": "ш",
+    "yu": "ю", "ya": "я", "yo": "ё", "ye": "е", "iy": "ий", "yy": "ый", "ay": "ай",
+    "oy": "ой", "uy": "уй", "ey": "ей", "aj": "ай", "oj": "ой", "uj": "уй", "ej": "ей",
+    "a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "e": "е", "z": "з", "i": "и",
+    "j": "й", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "r": "р",
+    "s": "с", "t": "т", "u": "у", "f": "ф", "h": "х", "c": "ц", "y": "ы", "w": "в",
+    "x": "кс", "q": "к", "'": "ь",
+}.items(), key=lambda pair: -len(pair[0]))
+_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _TO_CYRILLIC), re.IGNORECASE)
+_TRANSLIT_MAP = dict(_TO_CYRILLIC)
+
+
+def letter_counts(text: str) -> tuple[int, int]:
+    """(Cyrillic letters, Latin letters) in `text`."""
+    return len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
+
+
+def is_transliterated(text: str) -> bool:
+    """True when Latin letters carry Russian words ("u nas ne rabotaet otgruzka")."""
+    words = [w.lower() for w in _LATIN_WORD.findall(text[:2000])]
+    if len(words) < 3:
+        return False
+    russian = sum(w in _TRANSLIT_WORDS for w in words)
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    return russian >= 2 and russian > english
+
+
+def to_cyrillic(text: str) -> str:
+    """Russian written in Latin letters, turned back into Cyrillic for the Russian matchers.
+
+    >>> to_cyrillic("otgruzka ostanovilas")
+    'отгрузка остановилась'
+    """
+    def replace(match: re.Match) -> str:
+        cyrillic = _TRANSLIT_MAP[match.group(0).lower()]
+        return cyrillic.upper() if match.group(0)[0].isupper() and cyrillic else cyrillic
+    # The soft sign at the end of a verb is often dropped: "ostanovilas" means "остановилась".
+    converted = _TRANSLIT.sub(replace, text)
+    return re.sub(r"(?<=л[аи]с)\b", "ь", converted)
+
+
+# Language is plain from the first lines; counting letters further only costs time.
+DETECT_CHARS = 1000
 
 
 def detect_language(text: str, default: str = "ru") -> str:
-    """"ru" or "en" by the letters the text is written in; `default` when it has none.
+    """"ru" or "en" by the letters and words of the text; `default` when it has none.
+
+    Mixed text goes by its larger script (Russian wins a tie: Russian mail is full of
+    English product names and error messages), and Russian written in Latin letters is
+    Russian.
 
     >>> detect_language("Отгрузка остановилась")
     'ru'
+    >>> detect_language("privet, u nas ne rabotaet kassa")
+    'ru'
     """
-    cyrillic = len(_CYRILLIC.findall(text))
-    latin = len(_LATIN.findall(text))
+    return language_from_counts(*letter_counts(text[:DETECT_CHARS]), text, default)
+
+
+def language_from_counts(cyrillic: int, latin: int, text: str, default: str = "ru") -> str:
+    """`detect_language` for a caller that has already counted the letters."""
     if cyrillic == latin == 0:
         return default
-    return "ru" if cyrillic >= latin * 0.5 else "en"
+    if cyrillic >= latin * 0.5:
+        return "ru"
+    return "ru" if is_transliterated(text) else "en"
 
 
-@Language.component("lowercase_lemmas")
-def _lowercase_lemmas(doc: Doc) -> Doc:
-    # The English lookup table is keyed by lower-case words: "Shipments" would keep its
-    # own text as lemma. Look up the lower-case form for every token instead.
-    table = doc.vocab.lookups.get_table("lemma_lookup", None) if doc.vocab.lookups.has_table(
-        "lemma_lookup") else None
-    for token in doc:
-        lower = token.lower_
-        token.lemma_ = table.get(lower, lower) if table is not None else lower
-    return doc
+def other_language_present(text: str, language: str, counts: tuple[int, int] | None = None) -> bool:
+    """True when the language not chosen still has whole sentences' worth of letters."""
+    cyrillic, latin = counts or letter_counts(text[:DETECT_CHARS])
+    other = latin if language == "ru" else cyrillic
+    return other >= 15 and other >= 0.2 * (cyrillic + latin)
+
+
+class CachedLemmatizer:
+    """Sets every token's lemma from a per-form cache in front of the real lemmatizer.
+
+    pymorphy3 costs several microseconds a word; mail repeats its word forms, so a dict
+    lookup answers almost every token. Lemmas are lower-case with "ё" read as "е", so
+    "платёж" and "платеж" are one word whoever typed them.
+    """
+
+    def __init__(self, lemma_of: Callable[[str], str]):
+        self._lemma_of = lemma_of
+        self._cache: dict[int, int] = {}        # hash of the lower-case form → hash of the lemma
+
+    def __call__(self, doc: Doc) -> Doc:
+        # Whole arrays, not Token objects: creating a Token costs more than the lookup.
+        cache, strings = self._cache, doc.vocab.strings
+        lowers = doc.to_array([LOWER]).tolist()
+        lemmas = []
+        for lower in lowers:
+            lemma = cache.get(lower)
+            if lemma is None:
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                word = strings[lower]
+                lemma = cache[lower] = strings.add(self._lemma_of(word).replace("ё", "е"))
+            lemmas.append(lemma)
+        if lemmas:
+            doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
+        return doc
+
+
+def russian_lemmas(word: str) -> list[str]:
+    """Every dictionary form pymorphy3 knows for `word`, the most probable first."""
+    parses = _morph().parse(word)
+    known = [p.normal_form for p in parses if p.is_known] or [parses[0].normal_form]
+    return [lemma.replace("ё", "е") for lemma in dict.fromkeys(known)]
+
+
+_MORPH = []
+
+
+def _morph():
+    # pymorphy3 loads its dictionaries in ~0.5 s: once per process, shared by every pipeline.
+    if not _MORPH:
+        import pymorphy3
+        _MORPH.append(pymorphy3.MorphAnalyzer(lang="ru"))
+    return _MORPH[0]
 
 
 def build_pipeline(lang: str) -> Language:
-    """A blank pipeline with a lemmatizer whose data ships in PyPI packages."""
+    """A blank pipeline with a cached lemmatizer whose data ships in PyPI packages."""
     if lang == "ru":
         nlp = spacy.blank("ru")
-        nlp.add_pipe("lemmatizer", config={"mode": "pymorphy3"})
-        nlp.initialize()
-        return nlp
-    if lang == "en":
+        lemmatizer = CachedLemmatizer(lambda word: russian_lemmas(word)[0])
+    elif lang == "en":
         nlp = spacy.blank("en")
-        lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        loader = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
-        # Share the loaded table with the vocab so the lower-casing step can read it.
-        nlp.vocab.lookups.add_table("lemma_lookup", lemmatizer.lookups.get_table("lemma_lookup"))
+        table = loader.lookups.get_table("lemma_lookup")
         nlp.remove_pipe("lemmatizer")
-        nlp.add_pipe("lowercase_lemmas")
-        return nlp
-    raise ValueError(f"no pipeline for language {lang!r}")
+        lemmatizer = CachedLemmatizer(lambda word: _english_lemma(table, word))
+    else:
+        raise ValueError(f"no pipeline for language {lang!r}")
+    name = f"cached_lemmas_{lang}_{id(lemmatizer)}"
+    Language.component(name, func=lemmatizer)
+    nlp.add_pipe(name)
+    nlp.meta["lemmas_of"] = lang
+    return nlp
+
+
+# The tokenizer splits "can't" into "ca" + "n't"; read the halves as the words they are,
+# so "can't ship" and "cannot ship" meet on the same lemmas. Curly apostrophes too.
+_ENGLISH_CONTRACTIONS = {"ca": "can", "wo": "will", "sha": "shall", "n't": "not", "'m": "be",
+                         "'re": "be", "'s": "'s", "'ve": "have", "'ll": "will", "'d": "would"}
+
+
+def _english_lemma(table, word: str) -> str:
+    word = word.replace("\u2019", "'")
+    return _ENGLISH_CONTRACTIONS.get(word) or table.get(word, word)
+
+
+def word_lemmas(nlp: Language, word: str) -> list[str]:
+    """The lemmas a phrase word may stand for: all readings in Russian, one in English."""
+    if nlp.lang == "ru" and _CYRILLIC.search(word):
+        return russian_lemmas(word.lower())
+    return [t.lemma_ for t in nlp(word.lower())]
 
 
 class Pipelines:
@@ -88,8 +229,9 @@ class Match:
 class RuleMatcher:
     """Finds the phrases of a set of rules (one language) in texts, on lemmas.
 
-    Plain phrases go to a PhraseMatcher (nearly free); phrases with gaps, prefixes or
-    exact words go to the token Matcher.
+    Plain phrases go to a PhraseMatcher (nearly free), one pattern per reading of an
+    ambiguous word ("стоит" is both "стоить" and "стоять"); phrases with gaps, prefixes
+    or exact words go to the token Matcher.
     """
 
     def __init__(self, nlp: Language, rules: Iterable[PhraseRule]):
@@ -97,6 +239,8 @@ class RuleMatcher:
         self.rules: dict[str, PhraseRule] = {}
         self._phrases = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self._tokens = Matcher(nlp.vocab)
+        self._has_tokens = False
+        self._token_needs: list[frozenset[int]] = []
         for rule in rules:
             self.rules[rule.id] = rule
             for phrase in rule.phrases:
@@ -105,12 +249,36 @@ class RuleMatcher:
     def _add(self, key: str, phrase: str) -> None:
         words = phrase.split()
         if all(w != GAP and not w.endswith("*") and not w.startswith("'") for w in words):
-            lemmas = [t.lemma_ for t in self.nlp(phrase.lower())]
-            pattern = Doc(self.nlp.vocab, words=lemmas)
-            for token, lemma in zip(pattern, lemmas):
-                token.lemma_ = lemma
-            self._phrases.add(key, [pattern])
+            readings = [self._readings(word) for word in words]
+            patterns = []
+            for combination in itertools.product(*readings):
+                lemmas = [lemma for part in combination for lemma in part]
+                pattern = Doc(self.nlp.vocab, words=lemmas)
+                for token, lemma in zip(pattern, lemmas):
+                    token.lemma_ = lemma
+                patterns.append(pattern)
+            self._phrases.add(key, patterns)
             return
+        self._tokens.add(key, [self._token_pattern(words)], greedy="LONGEST")
+        self._has_tokens = True
+        # The token Matcher walks every token in Python; run it only on a doc that holds
+        # every plain word of at least one of its phrases.
+        needed = set()
+        for word in words:
+            if word != GAP and not word.endswith("*") and not word.startswith("'"):
+                readings = self._readings(word)
+                if len(readings) == 1:
+                    needed.update(self.nlp.vocab.strings.add(lemma) for lemma in readings[0])
+        self._token_needs.append(frozenset(needed))
+
+    def _readings(self, word: str) -> list[tuple[str, ...]]:
+        # A word the tokenizer splits ("can't") has one reading made of several lemmas.
+        tokens = [t.lemma_ for t in self.nlp(word.lower())]
+        if len(tokens) > 1:
+            return [tuple(tokens)]
+        return [(lemma,) for lemma in word_lemmas(self.nlp, word)]
+
+    def _token_pattern(self, words: list[str]) -> list[dict]:
         pattern: list[dict] = []
         for word in words:
             if word == GAP:
@@ -120,13 +288,18 @@ class RuleMatcher:
             elif word.startswith("'"):
                 pattern.append({"LOWER": word.strip("'").lower()})
             else:
-                pattern.extend({"LEMMA": t.lemma_} for t in self.nlp(word.lower()))
-        self._tokens.add(key, [pattern], greedy="LONGEST")
+                readings = self._readings(word)
+                if len(readings) == 1:
+                    pattern.extend({"LEMMA": lemma} for lemma in readings[0])
+                else:
+                    pattern.append({"LEMMA": {"IN": [r[0] for r in readings]}})
+        return pattern
 
     def find(self, doc: Doc) -> list[Match]:
         """Every match, in text order; overlapping matches of one rule are merged."""
         found: list[tuple[int, int, str]] = []
-        for matcher in (self._phrases, self._tokens):
+        matchers = (self._phrases, self._tokens) if self._wants_tokens(doc) else (self._phrases,)
+        for matcher in matchers:
             for key, start, end in matcher(doc):
                 found.append((start, end, self.nlp.vocab.strings[key]))
         found.sort()
@@ -142,6 +315,12 @@ class RuleMatcher:
             span = doc[start:end]
             matches.append(Match(self.rules[key], span.start_char, span.end_char, span.text))
         return matches
+
+    def _wants_tokens(self, doc: Doc) -> bool:
+        if not self._has_tokens:
+            return False
+        present = set(doc.to_array([LEMMA]).tolist())
+        return any(needed <= present for needed in self._token_needs)
 
     def __call__(self, text: str) -> list[Match]:
         return self.find(self.nlp(text))

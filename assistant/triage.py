@@ -1,0 +1,237 @@
+"""How urgent a request is and what kind: language, priority, critical flag with reasons, category, owner."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from assistant.clientdates import find_client_deadline, is_close
+from assistant.errors import RuleError
+from assistant.language import (
+    DETECT_CHARS, Match, Pipelines, RuleMatcher, language_from_counts, letter_counts,
+    other_language_present, to_cyrillic,
+)
+from assistant.rulebook import LANGUAGES, PRIORITY_NAMES, Owners, owner_rules, phrase_rules
+
+log = logging.getLogger("assistant.triage")
+
+# Only the head of a message is read: the subject and the first lines say what is on
+# fire, and lemmatising whole threads of pasted logs would cost more than intake does.
+TRIAGE_CHARS = 1500
+# Files of rules/priority/ and what each does to the priority.
+PRIORITY_FILES = ("critical", "high", "low", "negation")
+_NEGATOR_BEFORE = re.compile(r"(?:^|[\s,;:(])(?:не|нет|not|no|never)\s+$", re.IGNORECASE)
+_HIGH_HEADER = {"high", "urgent", "1", "2"}
+_LOW_HEADER = {"low", "non-urgent", "4", "5"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str           # rule id, e.g. "critical/shipment-stopped", or a signal: "header:importance"
+    text: str           # the client's words (or header value) that decided it
+    effect: str         # "critical", "raises to high", "lowers (negated)", "client deadline", ...
+
+
+@dataclass(frozen=True)
+class Assessment:
+    language: str
+    priority: str
+    critical: bool
+    reasons: tuple[Reason, ...]
+    category: str
+    owner: str | None               # who approves, when the category needs approval
+    client_deadline: datetime | None  # aware UTC, from the client's own words
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    subject: str
+    text: str
+    now: datetime
+    importance: str | None = None   # Importance / X-Priority header value
+    chasing: bool = False           # a reply on a ticket we have not answered yet
+    default_language: str = "ru"
+    tz: str = "Europe/Moscow"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    language: str
+    head: str
+    texts: dict[str, str]           # language → the text its pipeline reads
+
+
+class _LanguageRules:
+    """The compiled matchers of one language: priority, category, and the owners' systems."""
+
+    def __init__(self, pipelines: Pipelines, rules_dir, lang: str, owners: Owners):
+        nlp = pipelines[lang]
+        priority = phrase_rules(rules_dir, "priority", lang)
+        for rule in priority:
+            if rule.name not in PRIORITY_FILES:
+                raise RuleError(f"{rule.file}:1: files in rules/priority/ are named "
+                                f"{', '.join(PRIORITY_FILES)}, not {rule.name!r}")
+        self.category_rules = phrase_rules(rules_dir, "category", lang)
+        systems = [r for s in owners.systems for r in s.rules if r.lang == lang]
+        self.matchers = [RuleMatcher(nlp, priority), RuleMatcher(nlp, self.category_rules),
+                         RuleMatcher(nlp, systems)]
+
+    def find(self, doc) -> list[Match]:
+        return [m for matcher in self.matchers for m in matcher.find(doc)]
+
+
+class Triage:
+    """Reads rules/ once, compiles the matchers, and assesses messages one by one or in batches."""
+
+    def __init__(self, settings, pipelines: Pipelines | None = None):
+        rules_dir = settings.rules_dir
+        self.pipelines = pipelines or Pipelines()
+        self.owners = owner_rules(rules_dir)
+        self._rules = {lang: _LanguageRules(self.pipelines, rules_dir, lang, self.owners)
+                       for lang in LANGUAGES}
+        self._precedence: dict[str, int] = {}
+        self._needs_approval: set[str] = set()
+        for rules in self._rules.values():
+            for rule in rules.category_rules:
+                self._precedence[rule.name] = int(rule.extra.get("precedence", 9))
+                if rule.extra.get("approval"):
+                    self._needs_approval.add(rule.name)
+
+    def assess(self, subject: str, text: str, *, importance: str | None = None,
+               chasing: bool = False, now: datetime, default_language: str = "ru",
+               tz: str = "Europe/Moscow") -> Assessment:
+        """The assessment of one message; `now` is when it arrived (aware).
+
+        >>> triage.assess("Отгрузка", "С утра остановилась отгрузка", now=arrived).priority
+        'critical'
+        """
+        item = TriageInput(subject, text, now, importance, chasing, default_language, tz)
+        return self.assess_many([item])[0]
+
+    def assess_many(self, items: list[TriageInput]) -> list[Assessment]:
+        """Assessments in the order given; each language's texts go through nlp.pipe in batches."""
+        prepared = [_prepare(item) for item in items]
+        found: list[list[Match]] = [[] for _ in items]
+        for lang in LANGUAGES:
+            chosen = [i for i, p in enumerate(prepared) if lang in p.texts]
+            if not chosen:
+                continue
+            docs = self.pipelines[lang].pipe((prepared[i].texts[lang] for i in chosen), batch_size=256)
+            for i, doc in zip(chosen, docs):
+                found[i].extend(self._rules[lang].find(doc))
+        return [self._decide(item, p, m) for item, p, m in zip(items, prepared, found)]
+
+    def _decide(self, item: TriageInput, prepared: _Prepared, matches: list[Match]) -> Assessment:
+        deadline = find_client_deadline(prepared.head, item.now, item.tz)
+        priority, reasons = _priority(item, prepared, matches, deadline)
+        category, category_reasons = self._category(matches, critical=priority == "critical")
+        owner = self._owner(matches) if category in self._needs_approval else None
+        return Assessment(
+            language=prepared.language, priority=priority, critical=priority == "critical",
+            reasons=tuple(reasons + category_reasons), category=category, owner=owner,
+            client_deadline=deadline.due if deadline else None)
+
+    def _category(self, matches: list[Match], critical: bool) -> tuple[str, list[Reason]]:
+        hits: dict[str, list[Match]] = {}
+        for match in matches:
+            if match.rule.concern == "category":
+                hits.setdefault(match.rule.name, []).append(match)
+        if critical and not any(name in self._needs_approval for name in hits):
+            # A stopped business is an incident whatever words it came in.
+            return "incident", []
+        if not hits:
+            return "question", []
+        best = min(hits, key=lambda name: (-len(hits[name]), self._precedence.get(name, 9), name))
+        first = hits[best][0]
+        return best, [Reason(_rule_name(first), first.text, f"category: {best}")]
+
+    def _owner(self, matches: list[Match]) -> str:
+        named = [m.rule.id.removeprefix("system:") for m in matches if m.rule.concern == "owners"]
+        for system in self.owners.systems:
+            if system.name in named:
+                return system.owner
+        return self.owners.default
+
+
+def _prepare(item: TriageInput) -> _Prepared:
+    head = f"{item.subject}\n{item.text[:TRIAGE_CHARS]}"
+    counts = letter_counts(head[:DETECT_CHARS])
+    cyrillic, latin = counts
+    language = language_from_counts(cyrillic, latin, head, item.default_language)
+    # Russian in Latin letters is read by the Russian rules once turned back into Cyrillic.
+    readable = to_cyrillic(head) if language == "ru" and latin > cyrillic else head
+    texts = {language: readable}
+    if other_language_present(head, language, counts):
+        texts["en" if language == "ru" else "ru"] = head
+    return _Prepared(language=language, head=head, texts=texts)
+
+
+def _rule_name(match: Match) -> str:
+    return f"{match.rule.name}/{match.rule.id}"
+
+
+def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
+              deadline) -> tuple[str, list[Reason]]:
+    """The priority and the reasons for it, strongest first."""
+    by_file: dict[str, list[Match]] = {name: [] for name in PRIORITY_FILES}
+    for match in matches:
+        if match.rule.concern == "priority":
+            by_file[match.rule.name].append(match)
+    negations = by_file["negation"]
+    raising = [m for m in by_file["critical"] + by_file["high"]
+               if not _negated(m, negations, prepared.texts[m.rule.lang])]
+    level, reasons = _from_phrases(raising, by_file["low"])
+    if level > 0:
+        level, signals = _signals(item, deadline, level, bool(raising))
+        reasons += signals
+    for match in negations:
+        if level == 0:
+            reasons.append(Reason(_rule_name(match), match.text, "noted; a stopped business stays critical"))
+            continue
+        if level < len(PRIORITY_NAMES) - 1:
+            level += 1
+            reasons.append(Reason(_rule_name(match), match.text, "lowers (negated)"))
+        break
+    return PRIORITY_NAMES[level], reasons
+
+
+def _from_phrases(raising: list[Match], low: list[Match]) -> tuple[int, list[Reason]]:
+    critical = [m for m in raising if m.rule.name == "critical"]
+    if critical:
+        return 0, [Reason(_rule_name(m), m.text, "critical") for m in critical]
+    if raising:
+        return 1, [Reason(_rule_name(m), m.text, "raises to high") for m in raising]
+    if low:
+        return 3, [Reason(_rule_name(m), m.text, "lowers to low") for m in low]
+    return 2, []
+
+
+def _signals(item: TriageInput, deadline, level: int, raised: bool) -> tuple[int, list[Reason]]:
+    """Explicit signals besides phrases: the header, the client's deadline, a chasing reply."""
+    reasons: list[Reason] = []
+    header = (item.importance or "").strip().lower()
+    header_word = header.split()[0] if header else ""
+    if header_word in _HIGH_HEADER and level > 1:
+        level = 1
+        reasons.append(Reason("header:importance", item.importance, "Importance: high header"))
+    if deadline is not None and is_close(deadline.due, item.now, item.tz) and level > 1:
+        level = 1
+        reasons.append(Reason("client-deadline", deadline.text, "client deadline"))
+    if item.chasing and level > 1:
+        level -= 1
+        reasons.append(Reason("chasing", "reply to an unanswered ticket",
+                              f"raises to {PRIORITY_NAMES[level]} (chasing)"))
+    if header_word in _LOW_HEADER and level == 2 and not raised:
+        level = 3
+        reasons.append(Reason("header:importance", item.importance, "Importance: low header"))
+    return level, reasons
+
+
+def _negated(match: Match, negations: list[Match], text: str) -> bool:
+    """True when the client's words deny this phrase: "не срочно", "not urgent"."""
+    for negation in negations:
+        if negation.rule.lang == match.rule.lang and negation.start < match.end and match.start < negation.end:
+            return True
+    return bool(_NEGATOR_BEFORE.search(text[max(0, match.start - 12):match.start]))
