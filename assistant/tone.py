@@ -1,0 +1,99 @@
+"""Check a reply against rules/tone: blame, boilerplate, deflection and bureaucratese, with rewrites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import RuleError
+from assistant.language import Pipelines, RuleMatcher, detect_language
+from assistant.rulebook import LANGUAGES, PhraseRule, phrase_problem, phrase_rules
+
+KINDS = ("blame", "boilerplate", "deflection", "bureaucratese")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str           # the rule id, e.g. "ru-you-made-a-mistake"
+    kind: str           # one of KINDS
+    start: int          # character offsets of the phrase in the checked text
+    end: int
+    text: str           # the phrase exactly as it stands in the text
+    suggestion: str     # a human rewrite
+    explain: str        # why the phrase hurts
+
+
+class ToneChecker:
+    """Finds phrases in a reply that blame, deflect, sound canned or bureaucratic.
+
+    >>> checker = ToneChecker(Path("rules"))
+    >>> [f.suggestion for f in checker.check("Вы допустили ошибку в документе.")]
+    ['в документе ошибка']
+    """
+
+    def __init__(self, rules_dir: Path, pipelines: Pipelines | None = None):
+        self.pipelines = pipelines or Pipelines()
+        self.rules: dict[str, list[PhraseRule]] = {lang: [] for lang in LANGUAGES}
+        for rule in phrase_rules(Path(rules_dir), "tone"):
+            kind = rule.extra.get("kind")
+            if kind not in KINDS:
+                raise RuleError(f"{rule.where}: rule {rule.id!r} needs kind = one of {KINDS}, not {kind!r}")
+            self.rules[rule.lang].append(rule)
+        self._matchers: dict[str, tuple[RuleMatcher, RuleMatcher]] = {}
+
+    def check(self, text: str, lang: str | None = None) -> list[Finding]:
+        """Every tone finding in `text`, in text order; an empty list when the reply reads well.
+
+        `lang` is "ru" or "en"; None detects it from the letters of the text.
+        """
+        lang = lang or detect_language(text)
+        if lang not in self.rules:
+            raise ValueError(f"no tone rules for language {lang!r}")
+        matcher, allowed = self._matchers_for(lang)
+        # Lemmas of ambiguous words keep their case ("Данный" stays "Данный"), so the
+        # matchers read a lower-cased copy; offsets hold as long as lower() keeps length.
+        lowered = text.lower()
+        probe = lowered if len(lowered) == len(text) else text
+        allowed_spans = [(m.rule.extra["allows"], m.start, m.end) for m in allowed(probe)]
+        findings = []
+        for match in matcher(probe):
+            if any(rule_id == match.rule.id and start <= match.start and match.end <= end
+                   for rule_id, start, end in allowed_spans):
+                continue
+            rule = match.rule
+            findings.append(Finding(
+                rule=rule.id, kind=rule.extra["kind"], start=match.start, end=match.end,
+                text=text[match.start:match.end], suggestion=rule.suggest, explain=rule.explain,
+            ))
+        return findings
+
+    def _matchers_for(self, lang: str) -> tuple[RuleMatcher, RuleMatcher]:
+        """The rule matcher of a language and the matcher of its allowed phrases, built once."""
+        if lang not in self._matchers:
+            nlp = self.pipelines[lang]
+            rules = self.rules[lang]
+            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, _allowances(rules)))
+        return self._matchers[lang]
+
+
+def _allowances(rules: list[PhraseRule]) -> list[PhraseRule]:
+    """Pseudo-rules for each rule's `allow` phrases: a match inside one of them is dropped.
+
+    A rule such as "в целях" lists `allow = ["в 'целях' 'безопасности'"]` for the uses
+    that read fine; keeping them as phrases means they follow the same syntax.
+    """
+    allowances = []
+    for rule in rules:
+        phrases = rule.extra.get("allow", [])
+        if isinstance(phrases, str) or not all(isinstance(p, str) for p in phrases):
+            raise RuleError(f"{rule.where}: allow of rule {rule.id!r} must be a list of phrases")
+        for number, phrase in enumerate(phrases):
+            problem = phrase_problem(phrase) if phrase.strip() else "empty phrase"
+            if problem:
+                raise RuleError(f"{rule.where}: rule {rule.id!r}, allow {phrase!r}: {problem}")
+            allowances.append(PhraseRule(
+                id=f"{rule.id}#allow{number}", concern=rule.concern, name=rule.name,
+                lang=rule.lang, phrases=(phrase,), extra={"allows": rule.id},
+                file=rule.file, line=rule.line,
+            ))
+    return allowances
