@@ -1,0 +1,425 @@
+"""Throwaway local mail servers, a private Dovecot and an SMTP sink, for tests and the demo."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from imapclient import IMAPClient
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PASSWORD = "secret"
+_USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*(@[A-Za-z0-9.-]+)?")
+
+_CONFIG = """\
+instance_name = {instance}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = {host}
+{ssl}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:{root}/mail/%u
+first_valid_uid = {uid}
+last_valid_uid = {uid}
+first_valid_gid = {gid}
+last_valid_gid = {gid}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+default_login_user = {login_user}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users/%u
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = {host}
+    port = {ssl_port}
+  }}
+{login_extra}}}
+# Without this listener there is no growing delay after failed logins from one address,
+# which would otherwise slow every test after one that tries a wrong password.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+{anvil_extra}}}
+{unprivileged}"""
+
+# Without root, Dovecot cannot chroot its login processes or switch users: every service
+# runs as whoever started it (the Dovecot wiki, "Running Dovecot as non-root").
+_UNPRIVILEGED = """\
+service auth {
+  user =
+}
+service auth-worker {
+  user =
+}
+"""
+
+
+def dovecot_binary() -> str | None:
+    """Where `dovecot` is installed, or None; /usr/sbin is not on every user's PATH."""
+    return shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A port nobody listens on right now (another process could still take it first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, alive=lambda: True) -> bool:
+    """True once `host:port` accepts connections; False on timeout or when `alive()` fails."""
+    deadline = time.monotonic() + timeout
+    while alive():
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+    return False
+
+
+class Dovecot:
+    """A private Dovecot on a loopback port, with its own directory, users and Maildirs.
+
+    It never touches /etc/dovecot or the system instance. As root, mail belongs to the
+    `mail` system user; without root, to whoever runs it.
+
+        with Dovecot() as server:
+            server.add_user("support@example.com", "secret")
+            server.append("support@example.com", b"Subject: hi\\r\\n\\r\\nhello\\r\\n")
+    """
+
+    def __init__(self, root: Path | str | None = None, host: str = LOOPBACK, port: int | None = None,
+                 tls: bool = False):
+        self._own_root = root is None
+        self.tls = tls
+        self.ssl_port = free_port(host) if tls else 0
+        self.root = Path(tempfile.mkdtemp(prefix="dovecot-") if root is None else root).resolve()
+        self.host = host
+        self.port = port or free_port(host)
+        self._passwords: dict[str, str] = {}
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # Every directory above the passwd file must be traversable by Dovecot's own
+        # users; otherwise logins fail with only "Temporary authentication failure".
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        for parent in self.root.parents:
+            if not parent.stat().st_mode & 0o001:
+                raise PermissionError(f"dovecot: its users cannot enter {parent}; choose another root")
+        uid, gid = _mail_owner()
+        for name in ("run", "state", "mail", "users"):
+            (self.root / name).mkdir(exist_ok=True)
+        os.chown(self.root / "mail", uid, gid)
+        if self.tls:
+            _self_signed(self.root / "tls", self.host)
+        (self.root / "dovecot.conf").write_text(self._config(uid, gid), encoding="utf-8")
+
+    def _config(self, uid: int, gid: int) -> str:
+        privileged = os.geteuid() == 0
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        my_group = grp.getgrgid(os.getegid()).gr_name
+        return _CONFIG.format(
+            instance=f"assistant-{secrets.token_hex(4)}", root=self.root, host=self.host,
+            port=self.port, ssl_port=self.ssl_port, uid=uid, gid=gid, ssl=self._ssl_settings(),
+            internal_user="dovecot" if privileged else me,
+            internal_group="dovecot" if privileged else my_group,
+            login_user="dovenull" if privileged else me,
+            login_extra="" if privileged else "  chroot =\n  user =\n",
+            anvil_extra="" if privileged else "  chroot =\n",
+            unprivileged="" if privileged else _UNPRIVILEGED)
+
+    def _ssl_settings(self) -> str:
+        if not self.tls:
+            return "ssl = no"
+        return f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{self.root}/tls/key.pem"
+
+    @property
+    def certificate(self) -> Path:
+        """The self-signed certificate (tls=True): trust it with ssl.create_default_context(cafile=...)."""
+        return self.root / "tls" / "cert.pem"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "dovecot.log"
+
+    def start(self) -> "Dovecot":
+        """Start the server and return once its port accepts connections."""
+        if self.running:
+            return self
+        binary = dovecot_binary()
+        if binary is None:
+            raise FileNotFoundError("dovecot is not installed (Debian: apt install dovecot-imapd)")
+        # Otherwise the port would answer on behalf of whoever holds it, and a Dovecot
+        # that failed to bind would look started.
+        if wait_for_port(self.host, self.port, 0.01):
+            raise RuntimeError(f"dovecot: {self.host}:{self.port} is already in use")
+        # -F keeps the master as our child, so its pid is known and it is reaped on stop;
+        # a new session keeps a Ctrl-C in the terminal from reaching it before we do.
+        with open(self.root / "dovecot.stderr", "wb") as errors:
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
+                stdout=errors, stderr=errors, start_new_session=True)
+        if not wait_for_port(self.host, self.port, 20, alive=lambda: self._process.poll() is None):
+            self.stop()
+            raise RuntimeError(f"dovecot did not start on {self.host}:{self.port}:\n{self.log_tail()}")
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the master and every process it started, and wait for the master to exit.
+
+        The master alone leaves its imap, log and stats processes running, and open
+        connections keep working, so the whole process group (the master's pid) goes.
+        """
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            _signal_group(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        _signal_group(self._process.pid, signal.SIGKILL)   # whatever did not go quietly
+        self._process = None
+
+    def restart(self) -> "Dovecot":
+        """Stop and start again on the same port with the same mail."""
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop, and remove the directory when this object made it."""
+        self.stop()
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "Dovecot":
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = ""
+        for name in ("dovecot.stderr", "dovecot.log"):
+            path = self.root / name
+            if path.exists():
+                text += path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:]) or "(dovecot wrote no log)"
+
+    def add_user(self, name: str, password: str = DEFAULT_PASSWORD) -> None:
+        """Create (or re-password) a login such as "support@example.com"."""
+        if not _USER_NAME.fullmatch(name):
+            raise ValueError(f"dovecot: unsuitable user name {name!r}")
+        with self._lock:
+            self._passwords[name] = password
+            # One passwd file per user: Dovecot rereads a changed file at most once a
+            # second, but a new file is read at once, so a user exists as soon as made.
+            aside = self.root / "users" / f".{name}.new"
+            aside.write_text(f"{name}:{{PLAIN}}{password}\n", encoding="utf-8")
+            aside.chmod(0o644)
+            aside.replace(self.root / "users" / name)
+
+    def has_user(self, name: str) -> bool:
+        return name in self._passwords
+
+    def password(self, name: str) -> str:
+        return self._passwords[name]
+
+    def client(self, user: str) -> IMAPClient:
+        """An IMAP connection logged in as `user`; the caller logs out (or uses `with`)."""
+        client = IMAPClient(self.host, self.port, ssl=False, timeout=30)
+        client.login(user, self._passwords[user])
+        return client
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: tuple = ()) -> None:
+        """Put a message into `user`'s folder (made if missing), as their mail program would."""
+        with self.client(user) as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw, flags=flags)
+
+    def messages(self, user: str, folder: str = "INBOX") -> list[bytes]:
+        """The raw bytes of every message in `user`'s folder, oldest first; nothing is marked read."""
+        with self.client(user) as client:
+            if not client.folder_exists(folder):
+                return []
+            client.select_folder(folder, readonly=True)
+            uids = client.search("ALL")
+            fetched = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+            return [fetched[uid][b"BODY[]"] for uid in sorted(fetched)]
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _self_signed(folder: Path, host: str) -> None:
+    """A throwaway key and certificate for `host`, made with the openssl command."""
+    folder.mkdir(exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", f"subjectAltName=DNS:localhost,IP:{host}",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True)
+
+
+def _mail_owner() -> tuple[int, int]:
+    """Who owns the Maildirs: the `mail` system user as root, else the current user."""
+    if os.geteuid() == 0:
+        mail = pwd.getpwnam("mail")
+        return mail.pw_uid, mail.pw_gid
+    return os.geteuid(), os.getegid()
+
+
+class SmtpSink:
+    """A real SMTP server on loopback that keeps every mail and can deliver it into Dovecot.
+
+    `received` holds (mail_from, rcpt_tos, raw bytes) in arrival order. With a Dovecot,
+    each recipient's copy lands in that user's INBOX (the user is made on first use with
+    DEFAULT_PASSWORD), so a test reads it where a person would.
+    """
+
+    def __init__(self, dovecot: Dovecot | None = None, host: str = LOOPBACK, port: int | None = None,
+                 auth: tuple[str, str] | None = None):
+        self.dovecot = dovecot
+        self.host = host
+        self.port = port or free_port(host)
+        self.auth = auth
+        self.received: list[tuple[str, list[str], bytes]] = []
+        self._failures: list[int] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> "SmtpSink":
+        options = {}
+        if self.auth:
+            # Loopback only, so plain AUTH without TLS is acceptable here.
+            options = dict(authenticator=self._authenticate, auth_required=True, auth_require_tls=False)
+        self._controller = _QuietController(_Handler(self), hostname=self.host, port=self.port,
+                                      ready_timeout=10, **options)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> "SmtpSink":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def fail_next(self, count: int = 1, code: int = 451) -> None:
+        """Refuse the next `count` mails with `code` (4xx: try later; 5xx: never)."""
+        with self._lock:
+            self._failures.extend([code] * count)
+
+    def _next_failure(self) -> int | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword):
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            if given == self.auth:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def deliver(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> None:
+        """Keep the mail and put each recipient's copy into their Dovecot INBOX."""
+        with self._lock:
+            self.received.append((mail_from, list(rcpt_tos), raw))
+        if self.dovecot is None:
+            return
+        copy = f"Return-Path: <{mail_from}>\r\n".encode() + raw
+        for rcpt in rcpt_tos:
+            user = rcpt.lower()
+            if not self.dovecot.has_user(user):
+                self.dovecot.add_user(user)
+            self.dovecot.append(user, copy)
+
+    def wait_for(self, count: int, timeout: float = 10) -> bool:
+        """True once at least `count` mails arrived (the sink runs in its own thread)."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(self.received) >= count
+
+
+class _QuietController(Controller):
+    def factory(self):
+        # aiosmtpd warns on every connection that AUTH without TLS is unsafe; on a
+        # loopback test server that is a choice, not news.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return super().factory()
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink):
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        code = self.sink._next_failure()
+        if code is not None:
+            return f"{code} {'4.3.0 try again later' if code < 500 else '5.7.1 refused'}"
+        raw = envelope.original_content or envelope.content
+        try:
+            self.sink.deliver(envelope.mail_from, envelope.rcpt_tos, raw)
+        except Exception as exc:  # a sink must answer SMTP, whatever failed behind it
+            return f"451 4.3.0 delivery failed: {exc}"
+        return "250 OK"
