@@ -1,0 +1,177 @@
+"""HTML mail as readable text: paragraphs, lists, links as "text (url)", no scripts or styles."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+# Tags whose content a reader never sees.
+_HIDDEN = frozenset({"script", "style", "title", "template", "noscript", "xml", "head"})
+_PARAGRAPH = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "pre", "blockquote",
+     "address", "figure", "hr"}
+)
+_LINE = frozenset(
+    {"div", "section", "article", "header", "footer", "main", "nav", "aside", "center", "tr",
+     "dt", "dd", "form", "fieldset", "caption", "tbody", "thead", "tfoot"}
+)
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# Outlook's "<![if !supportLists]>" and "<![endif]>": browsers drop the marks, keep the content.
+_CONDITIONAL = re.compile(r"<!\[(?!CDATA\[)[^\]<>]*\]?>", re.IGNORECASE)
+_SHOWN_SCHEMES = ("http://", "https://", "ftp://", "mailto:", "tel:")
+
+
+def to_text(html: str) -> str:
+    """Readable text of an HTML mail body.
+
+    >>> to_text('<p>Hi <b>Ann</b>,</p><ul><li>see <a href="https://x.org/a">this</a></li></ul>')
+    'Hi Ann,\\n\\n- see this (https://x.org/a)'
+
+    Quoted history (``<blockquote>``) comes out with "> " in front of each line, as a plain
+    text mail would quote it, so the quote finder treats both alike.
+    """
+    html = _CONDITIONAL.sub("", html)
+    reader = _Reader()
+    try:
+        reader.feed(html)
+        reader.close()
+    except AssertionError:
+        # html.parser still asserts on a malformed "<![...": read such a mark as text.
+        reader = _Reader()
+        reader.feed(html.replace("<![", "&lt;!["))
+        reader.close()
+    return reader.text()
+
+
+def declared_charset(head: bytes) -> str | None:
+    """The charset a ``<meta>`` tag in the first kilobytes names, or None."""
+    found = _META_CHARSET.search(head[:4096])
+    return found.group(1).decode("ascii") if found else None
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._out: list[str] = []
+        self._newlines = 0         # line breaks owed before the next words
+        self._hidden = 0           # depth inside tags a reader never sees
+        self._pre = 0
+        self._quote_depth = 0
+        self._blank_depth = 0      # quote depth of the blank lines owed (the shallower side)
+        self._lists: list[int] = []  # per open list: 0 for bullets, else the next number
+        self._links: list[tuple[str, int]] = []  # (href, where its words begin in _out)
+        self._cells = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self._hidden += 1
+        elif tag == "body":
+            self._hidden = 0  # a <head> left open must not hide the whole mail
+        elif tag == "br":
+            self._line_break()
+        elif tag == "li":
+            self._begin_list_item()
+        elif tag in ("td", "th"):
+            self._cells += 1
+            if self._cells > 1:
+                self._words(" ")
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self._out)))
+        self._open_block(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self._hidden = max(self._hidden - 1, 0)
+        elif tag == "a" and self._links:
+            self._end_link(*self._links.pop())
+        elif tag in ("ul", "ol") and self._lists:
+            self._lists.pop()
+        elif tag == "tr":
+            self._cells = 0
+        self._close_block(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if not self._pre and not data.strip() and "\xa0" in data and self._newlines:
+            self._break(2)  # Outlook writes an empty line as a paragraph holding &nbsp;
+        if not self._pre:
+            data = _WHITESPACE.sub(" ", data)
+            if self._newlines or self._at_line_start():
+                data = data.lstrip(" ")
+        if data:
+            self._words(data)
+
+    def text(self) -> str:
+        lines = [line.rstrip() for line in "".join(self._out).split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+    def _open_block(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "pre":
+            self._pre += 1
+        elif tag == "blockquote":
+            self._quote_depth += 1
+        elif tag in ("ul", "ol"):
+            self._lists.append(1 if tag == "ol" else 0)
+        if tag == "p" and "msonormal" in (dict(attrs).get("class") or "").lower():
+            self._break(1)  # Outlook writes each line as a margin-less paragraph
+        elif tag in _PARAGRAPH:
+            self._break(1 if tag in ("ul", "ol") and len(self._lists) > 1 else 2)
+        elif tag in _LINE:
+            self._break(1)
+
+    def _close_block(self, tag: str) -> None:
+        if tag == "pre":
+            self._pre = max(self._pre - 1, 0)
+        elif tag == "blockquote":
+            self._quote_depth = max(self._quote_depth - 1, 0)
+        if tag in _PARAGRAPH and tag != "p":
+            self._break(1 if tag in ("ul", "ol") and self._lists else 2)
+        elif tag in _LINE or tag in ("li", "p"):
+            self._break(1)
+
+    def _begin_list_item(self) -> None:
+        self._break(1)
+        if self._lists and self._lists[-1]:
+            marker = f"{self._lists[-1]}. "
+            self._lists[-1] += 1
+        else:
+            marker = "- "
+        self._words("  " * max(len(self._lists) - 1, 0) + marker)
+
+    def _end_link(self, href: str, start: int) -> None:
+        words = "".join(self._out[start:]).strip()
+        shown = href.removeprefix("mailto:").rstrip("/")
+        if words and href.lower().startswith(_SHOWN_SCHEMES) and words.rstrip("/") != shown:
+            self._words(f" ({href})")
+
+    def _line_break(self) -> None:
+        if self._newlines:
+            self._newlines = min(self._newlines + 1, 2)
+        elif self._out:
+            self._out.append("\n" + self._prefix())
+
+    def _break(self, count: int) -> None:
+        if self._out and self._out[-1] == "\n" + self._prefix():
+            self._out.pop()  # a <br> just before a block end makes no extra line
+        if self._out:
+            self._blank_depth = min(self._blank_depth, self._quote_depth) if self._newlines else (
+                self._quote_depth
+            )
+            self._newlines = max(self._newlines, count)
+
+    def _words(self, words: str) -> None:
+        if self._newlines:
+            blank = ("\n" + ">" * self._blank_depth) * (self._newlines - 1)
+            self._out.append(blank + "\n" + self._prefix())
+            self._newlines = 0
+        elif not self._out and self._quote_depth:
+            self._out.append(self._prefix())
+        self._out.append(words)
+
+    def _prefix(self) -> str:
+        return "> " * self._quote_depth
+
+    def _at_line_start(self) -> bool:
+        return not self._out or self._out[-1].endswith(("\n", "> "))
