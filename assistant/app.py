@@ -76,6 +76,15 @@ class App:
         return Drafts(self)
 
     @cached_property
+    def checkpoints(self):
+        from assistant.checkpoints import Checkpoints
+        return Checkpoints(self)
+
+    def schedules(self):
+        """The daemon's scheduled jobs: each a callable that registers itself on a Scheduler."""
+        return self.checkpoints.jobs()
+
+    @cached_property
     def desk(self):
         from assistant.desk import Desk
         return Desk(self)

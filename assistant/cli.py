@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     drafts.add_argument("number", nargs="?", type=int, help="the draft (with new: the ticket)")
     drafts.add_argument("situation", nargs="?", help="with new: acknowledgement, need_info, ...")
     drafts.add_argument("--file", help="with edit: the new text (- for standard input)")
+    drafts.add_argument("--item", action="append", default=[], metavar="TEXT",
+                        help="with new: what is missing (need_info), what was done (progress), "
+                             "an option (options, the recommended one first), the team "
+                             "(forwarded) or what was fixed (resolved); repeat as needed")
     drafts.add_argument("--anyway", action="store_true",
                         help="with approve: send despite tone findings")
     drafts.add_argument("--by", default="", help="who decides (a consultant's address)")
@@ -78,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         else logging.INFO - 10 * min(args.verbose, 1),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        settings = config.load(config.locate(args.config))
-        return COMMANDS[args.command](App(settings), args)
+        path = config.locate(args.config)
+        if args.command == "init" and path is not None and not path.exists():
+            path = None       # init is what writes it
+        return COMMANDS[args.command](App(config.load(path)), args)
     except (Rejected, NotFound, ConfigError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 1
@@ -98,7 +104,7 @@ def _usage(message: str) -> int:
 
 
 def cmd_init(app: App, args) -> int:
-    target = Path(args.config or "assistant.toml")
+    target = config.locate(args.config) or Path("assistant.toml")
     if target.exists():
         print(f"{target} is already there; leaving it as it is")
     else:
@@ -202,7 +208,7 @@ def cmd_drafts(app: App, args) -> int:
     if args.action == "new":
         if not args.situation:
             return _usage("drafts new N SITUATION: which situation?")
-        draft = app.drafts.new(args.number, args.situation)
+        draft = app.drafts.new(args.number, args.situation, **situation_values(args.situation, args.item))
         print(json.dumps(draft, ensure_ascii=False) if args.json else views.draft(draft))
         return 0
     if args.action == "edit":
@@ -215,6 +221,22 @@ def cmd_drafts(app: App, args) -> int:
     print(json.dumps({"draft": args.number, "result": said}) if args.json
           else f"draft {args.number}: {said}")
     return 0 if not said.startswith("held") else 1
+
+
+def situation_values(situation: str, items: list[str]) -> dict:
+    """What `--item` means for each situation, as the templates' extra values."""
+    if situation == "need_info":
+        return {"missing": items}
+    if situation == "progress":
+        return {"done": items, "next_steps": []}
+    if situation == "options":
+        return {"options": [{"title": item, "detail": "", "recommended": number == 0}
+                            for number, item in enumerate(items)]}
+    if situation == "forwarded":
+        return {"team": items[0] if items else ""}
+    if situation == "resolved":
+        return {"resolution": items[0] if items else "", "check": items[1] if len(items) > 1 else ""}
+    return {}
 
 
 def _edited_text(app: App, args) -> str:

@@ -50,7 +50,8 @@ class FollowUps:
                       template=rendered.template, subject=rendered.subject, text=rendered.text,
                       html=rendered.html, findings=approval.findings_json(rendered.findings),
                       token=approval.new_token(), consultant=ticket.assignee,
-                      automatic=automatic, in_reply_to=in_reply_to, created_at=now)
+                      automatic=automatic, in_reply_to=in_reply_to, created_at=now,
+                      next_contact_at=ctx.next_contact_at if situation != "resolved" else None)
         session.add(draft)
         session.flush()
         return draft

@@ -233,6 +233,7 @@ class Draft(SQLModel, table=True):
     send_anyway: bool = False       # a consultant chose to send despite tone findings
     automatic: bool = False         # may go out without review
     in_reply_to: str | None = None  # the client's Message-ID being answered
+    next_contact_at: datetime | None = _when()  # the time the letter promises; a timer once sent
     created_at: datetime | None = _when(nullable=False)
     decided_at: datetime | None = _when()
     decided_by: str | None = None

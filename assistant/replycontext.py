@@ -16,7 +16,7 @@ def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dic
     client = session.get(Client, ticket.client_id)
     last = last_client_message(session, ticket)
     consultant = next((p for p in app.settings.consultants if p.email == ticket.assignee), None)
-    next_contact = extra.pop("next_contact_at", None) or _next_contact(ticket, now)
+    next_contact = extra.pop("next_contact_at", None) or _next_contact(app, ticket, client, now)
     return ReplyContext(
         ticket_id=ticket.id, tag=ticket.tag, subject=ticket.subject,
         language=ticket.language or app.settings["support.language"],
@@ -28,11 +28,15 @@ def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dic
         support_name=app.settings["support.name"], extra=extra)
 
 
-def _next_contact(ticket: Ticket, now: datetime) -> datetime | None:
+def _next_contact(app, ticket: Ticket, client: Client, now: datetime) -> datetime:
+    """When the client hears from us next: the nearest deadline still ahead, else one
+    reporting rhythm from now, so no letter that leaves the problem open lacks a time."""
     for due in (ticket.first_response_due, ticket.resolution_due):
         if due is not None and due > now:
             return due
-    return None
+    rhythm = app.sla.cadence(ticket.priority, client.email, client.internal)
+    calendar = app.sla.terms(client.email, client.internal)[0].name
+    return app.sla.add_business_time(calendar, now, rhythm)
 
 
 def _first_name(name: str) -> str:

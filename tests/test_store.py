@@ -1,0 +1,74 @@
+"""The database: WAL on SQLite, upgrades keep the data, and the same walk on PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from assistant import store as store_module
+from assistant.app import App
+from assistant.models import Fate, Setting, Ticket
+from assistant.store import Store, open_store
+from pgserver import PostgreSQL, binaries
+from support import Clock, mail, settings_in
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql)")
+    server = PostgreSQL().start()
+    yield server
+    server.stop()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_an_upgrade_runs_the_new_steps_once_and_keeps_the_data(tmp_path, monkeypatch):
+    app = App(settings_in(tmp_path), clock=Clock())
+    url = app.settings.database_url
+    assert app.walk.process(mail()).fate is Fate.NEW_TICKET
+    ran = []
+
+    def add_column(conn):
+        ran.append(True)
+        conn.execute(text("ALTER TABLE ticket ADD COLUMN example_flag INTEGER DEFAULT 0"))
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (2, "a flag", add_column)])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    upgraded = Store(url)
+    assert upgraded.migrate() == 1
+    assert Store(url).migrate() == 2 and ran == [True]
+    with upgraded.session() as session:
+        assert session.get(Ticket, 1).subject == "Вопрос"
+        assert session.get(Setting, "schema_version").value == "2"
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path):
+    from assistant.errors import ConfigError
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    with store.session() as session:
+        session.get(Setting, "schema_version").value = "99"
+    with pytest.raises(ConfigError, match="newer"):
+        Store(store.url).migrate()
+
+
+@pytest.mark.postgres
+def test_the_walk_works_on_postgresql(tmp_path, postgres):
+    url = postgres.create_database(f"t_{secrets.token_hex(4)}")
+    app = App(settings_in(tmp_path, database__url=url), clock=Clock())
+    first = app.walk.process(mail())
+    reply = app.walk.process(mail(msgid="q2@romashka.example", In_Reply_To="<q1@romashka.example>"))
+    again = app.walk.process(mail())
+    assert (first.fate, reply.fate, again.fate) == (Fate.NEW_TICKET, Fate.REPLY, Fate.DUPLICATE)
+    with app.store.session() as session:
+        stored = session.exec(select(Ticket)).one()
+    assert stored.created_at.tzinfo is not None
+    assert app.ticket_rows()[0]["ref"] == "#1"
