@@ -35,7 +35,8 @@ def demo_settings(root: Path, dovecot: Dovecot, sink: SmtpSink) -> config.Settin
         imap__host=dovecot.host, imap__port=dovecot.port, imap__security="none",
         imap__username=SUPPORT, imap__password_file=str(root / "imap.secret"),
         imap__poll_seconds=1, smtp__host=sink.host, smtp__port=sink.port, smtp__security="none",
-        support__address=SUPPORT, support__company_domains=["example.com"])
+        support__address=SUPPORT, support__name="Служба поддержки",
+        support__company_domains=["example.com"])
 
 
 def run_demo(keep: bool = False) -> int:
@@ -66,6 +67,8 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
     for what, raw in all_samples():
         dovecot.append(SUPPORT, raw)
         print(f"   · {what}")
+    # The narration is the demo's output; the daemon's own log lines would drown it.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     _say("2. The assistant reads the mailbox (IMAP) and walks every mail")
     tally = daemon.read_mail()
     print("   " + views.tally(tally.as_dict()))
@@ -74,8 +77,8 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
     print(_indent(views.tickets(app.ticket_rows())))
     _say("4. Set aside for a person to look at")
     print(_indent(views.quarantine(app.quarantine_rows())))
-    _say(f"5. The acknowledgement in {CLIENT}'s mailbox")
-    print(_indent(_last_mail(dovecot, CLIENT)))
+    _say(f"5. The acknowledgement of #1 in {CLIENT}'s mailbox, sent without waiting")
+    print(_indent(_last_mail(dovecot, CLIENT, about="[#1]")))
     _say("6. A consultant's reply: drafted, mailed to Maria for approval")
     draft_id = app.drafts.new(1, "need_info", missing=[
         "номер одной из накладных, которая не проводится", "снимок экрана с текстом ошибки"])["id"]
@@ -111,11 +114,13 @@ def _reply_from_consultant(dovecot: Dovecot, sink: SmtpSink, text: str) -> None:
         smtp.send_message(reply)
 
 
-def _last_mail(dovecot: Dovecot, user: str, lines: int = 30) -> str:
+def _last_mail(dovecot: Dovecot, user: str, lines: int = 30, about: str = "") -> str:
     messages = dovecot.messages(user) if dovecot.has_user(user) else []
-    if not messages:
+    parsed = [email.message_from_bytes(raw, policy=default_policy) for raw in messages]
+    parsed = [m for m in parsed if about in m["Subject"]]
+    if not parsed:
         return "(nothing yet)"
-    mail = email.message_from_bytes(messages[-1], policy=default_policy)
+    mail = parsed[-1]
     body = mail.get_body(("plain",)).get_content().strip().splitlines()
     head = [f"From: {mail['From']}", f"To: {mail['To']}", f"Subject: {mail['Subject']}",
             f"In-Reply-To: {mail['In-Reply-To'] or '-'}", ""]

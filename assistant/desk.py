@@ -54,6 +54,7 @@ class Desk:
             and ticket.first_response_at is None else "resolution",
             "seconds_left": int((due - now).total_seconds()) if due else None,
             "created": ticket.created_at.isoformat(),
+            "timezone": self.settings["support.timezone"],
         }
 
     def ticket_detail(self, number: int) -> dict:

@@ -10,8 +10,11 @@ import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
 from sqlmodel import Session, select
@@ -60,14 +63,19 @@ def build(letter: Letter, settings: Settings, now: datetime) -> bytes:
 
     Threading (RFC 5322 §3.6.4): In-Reply-To names the mail answered; References carries
     the chain so Outlook and Gmail keep the conversation together.
+
+    Built with the compat32 classes on purpose: CPython 3.11's default policy folds a long
+    non-ASCII Subject into encoded words and drops the space between two of them
+    ("ждёт вас" arrives as "ждётвас"); email.header.Header keeps it.
     """
-    message = EmailMessage(policy=SMTP)
+    message = _body(letter.text, letter.html)
     support = settings["support.address"]
-    message["From"] = formataddr((one_line(letter.from_name or settings["support.name"]), support))
+    message["From"] = formataddr((one_line(letter.from_name or settings["support.name"]), support),
+                                 charset="utf-8")
     message["To"] = ", ".join(_address(a) for a in letter.to)
     if letter.cc:
         message["Cc"] = ", ".join(_address(a) for a in letter.cc)
-    message["Subject"] = one_line(letter.subject)
+    message["Subject"] = _header_text(one_line(letter.subject))
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{_msgid(letter.message_id)}>"
     if letter.in_reply_to:
@@ -84,11 +92,31 @@ def build(letter: Letter, settings: Settings, now: datetime) -> bytes:
         message["Auto-Submitted"] = "auto-replied"          # RFC 3834 §5
         message["X-Auto-Response-Suppress"] = "All"         # Exchange: no out-of-office back
     for name, value in letter.extra_headers:
-        message[one_line(name)] = one_line(value)
-    message.set_content(letter.text)
-    if letter.html:
-        message.add_alternative(letter.html, subtype="html")
-    return message.as_bytes()
+        message[one_line(name)] = _header_text(one_line(value))
+    return message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+def _body(text: str, html: str | None) -> MIMENonMultipart | MIMEMultipart:
+    plain = _text_part(text, "plain")
+    if not html:
+        return plain
+    both = MIMEMultipart("alternative")
+    both.attach(plain)
+    both.attach(_text_part(html, "html"))
+    return both
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    # Quoted-printable keeps a Russian letter readable in a raw view and under 78 columns.
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text.replace("\r\n", "\n"), charset)
+    return part
+
+
+def _header_text(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
 
 
 def _address(value: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -41,6 +43,13 @@ def left(seconds: int | None) -> str:
     return f"{text} left" if seconds >= 0 else f"overdue {text}"
 
 
+def local(iso: str | None, tz: str) -> str:
+    """An ISO time as the operator reads it: "Mon 23 Nov 09:03" in the support time zone."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
+
+
 def tickets(rows: list[dict]) -> str:
     if not rows:
         return "No open tickets."
@@ -56,20 +65,22 @@ def ticket(d: dict) -> str:
              + ("  (colleague)" if d["internal"] else ""),
              f"status:   {d['status']}    priority: {d['priority']}"
              + ("  CRITICAL" if d["critical"] else "") + f"    category: {d['category']}",
-             f"due:      {d['due_kind']} {d['due'] or '-'} ({left(d['seconds_left'])})"]
+             f"due:      {d['due_kind']} {local(d['due'], d['timezone'])} "
+             f"({left(d['seconds_left'])}, {d['timezone']})"]
     for reason in d["reasons"]:
         lines.append(f"          {reason['effect']}: «{reason['text']}» ({reason['rule']})")
     for m in d["messages"]:
         arrow = "→ client" if m["direction"] == "out" else "← " + m["from"]
-        lines += ["", f"── {m['received']}  {arrow}  [{m['fate']}]", m["visible_text"].strip()]
+        lines += ["", f"── {local(m['received'], d['timezone'])}  {arrow}  [{m['fate']}]",
+                  m["visible_text"].strip()]
         for a in m["attachments"]:
             lines.append(f"   📎 {a['name']} ({a['type']}, {size(a['size'])})")
         if m["notes"]:
             lines.append("   note: " + m["notes"].replace("\n", "; "))
     if d["history"]:
         lines += ["", "history:"]
-        lines += [f"  {h['at']}  {h['field']}: {h['old'] or '-'} → {h['new']}  ({h['who']}: {h['why']})"
-                  for h in d["history"]]
+        lines += [f"  {local(h['at'], d['timezone'])}  {h['field']}: {h['old'] or '-'} → {h['new']}"
+                  f"  ({h['who']}: {h['why']})" for h in d["history"]]
     return "\n".join(lines)
 
 

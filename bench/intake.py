@@ -65,7 +65,8 @@ def assistant(port: int, password: str, folder: Path) -> dict:
         imap__password_file=str(secret), support__address=USER)
     app = App(settings)
     # Build what a running daemon has built long before mail comes: pipelines, rules, templates.
-    app.walk, app.triage.assess("warm up", "прогрев", now=app.clock()), app.drafter
+    app.triage.assess("warm up", "прогрев", now=app.clock())
+    app.walk.follow_ups, app.drafter.situations()
     daemon = Daemon(app)
     started = time.perf_counter()
     tally = daemon.read_mail()
@@ -108,13 +109,14 @@ def main() -> int:
         return 0
 
     from assistant.mailserver import Dovecot
-    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp, Dovecot(Path(tmp) / "dovecot") as dovecot:
-        Path(tmp).chmod(0o755)
-        dovecot.add_user(USER, "bench")
-        print(f"filling the mailbox with {args.count} messages…", flush=True)
-        mean_kb = fill(dovecot, args.count)
-        roof = child("ceiling", dovecot.port, "bench", tmp)
-        ours = child("assistant", dovecot.port, "bench", tmp)
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
+        Path(tmp).chmod(0o755)        # Dovecot's own users must be able to enter it
+        with Dovecot(Path(tmp) / "dovecot") as dovecot:
+            dovecot.add_user(USER, "bench")
+            print(f"filling the mailbox with {args.count} messages…", flush=True)
+            mean_kb = fill(dovecot, args.count)
+            roof = child("ceiling", dovecot.port, "bench", tmp)
+            ours = child("assistant", dovecot.port, "bench", tmp)
     roof_rate = roof["messages"] / roof["seconds"]
     our_rate = ours["messages"] / ours["seconds"]
     print(f"\n{args.count} messages, mean {mean_kb:.0f} KB")

@@ -142,3 +142,12 @@ def test_client_text_cannot_inject_headers(tmp_path):
 def test_lines_end_in_crlf_for_strict_servers(tmp_path):
     raw = build(letter(text="one\ntwo\n"), settings_in(tmp_path), Clock()())
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_a_long_russian_subject_arrives_word_for_word(outbox, smtp_sink, dovecot):
+    subject = "[#7] Черновик ответа ждёт вас: отгрузка остановилась и ещё много слов в длинной теме"
+    queue(outbox, letter(subject=subject, from_name="Мария Иванова, Служба поддержки"))
+    outbox.send_due()
+    received = parsed(dovecot.messages("anna@romashka.example")[-1])
+    assert received["Subject"] == subject
+    assert received["From"].display_name == "Мария Иванова, Служба поддержки"
