@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="ingest .eml files, folders, mbox or Maildir")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     imp.add_argument("--json", action="store_true")
+    imp.add_argument("--acknowledge", action="store_true",
+                     help="send new tickets their acknowledgement too (off: old mail stays quiet)")
 
     parse = commands.add_parser("parse", help="show how messages are understood (nothing stored)")
     parse.add_argument("files", nargs="+", metavar="FILE", help="files, or - for standard input")
@@ -67,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     drafts.add_argument("--all", action="store_true", help="with list: decided drafts too")
     drafts.add_argument("--json", action="store_true")
 
+    note = commands.add_parser("note", help="a consultant's work-log entry (feeds progress reports)")
+    note.add_argument("number", type=int, metavar="N", help="the ticket")
+    note.add_argument("text", nargs="+", metavar="TEXT",
+                      help='what was done; a line "next: ..." is the next step')
+    note.add_argument("--internal", action="store_true",
+                      help="for our own people only: never in a client's letter or summary")
+    note.add_argument("--next", action="store_true", help="the whole text is the next step")
+    note.add_argument("--by", default="", help="who did it (a consultant's address)")
+    note.add_argument("--json", action="store_true")
+
+    report = commands.add_parser("report", help="the manager summary of every open ticket, now")
+    report.add_argument("--send", action="store_true",
+                        help="mail it to the managers of assistant.toml and rules/checkpoints.toml")
+    report.add_argument("--json", action="store_true")
+
     tone = commands.add_parser("check-tone", help="find blame, boilerplate, deflection, bureaucratese")
     tone.add_argument("file", metavar="FILE", help="a text file, or - for standard input")
     tone.add_argument("--lang", choices=["ru", "en"])
@@ -78,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2) if args.command not in ("run", "demo")
+        level=logging.WARNING - 10 * min(args.verbose, 2) if args.command != "run"
         else logging.INFO - 10 * min(args.verbose, 1),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
@@ -118,6 +135,7 @@ def cmd_init(app: App, args) -> int:
 
 def cmd_import(app: App, args) -> int:
     from assistant import sources
+    app.acknowledge_new_tickets = args.acknowledge
     paths = list(args.paths)
     total = sources.count(paths) if not args.json else 0
     progress = views.Progress(total, enabled=not args.json and sys.stderr.isatty())
@@ -271,6 +289,52 @@ def cmd_check_tone(app: App, args) -> int:
     return 0
 
 
+def cmd_note(app: App, args) -> int:
+    from assistant.worklog import WorkLog
+    entries = WorkLog(app).add(args.number, " ".join(args.text), args.by,
+                               internal=args.internal, next_step=args.next)
+    if args.json:
+        print(json.dumps({"ticket": args.number, "entries": [
+            {"id": e.id, "kind": e.kind, "text": e.text, "client_visible": e.client_visible,
+             "author": e.author} for e in entries]}, ensure_ascii=False))
+        return 0
+    for entry in entries:
+        print(f"#{args.number} {'next step' if entry.kind == 'next' else 'done'}"
+              f" ({'the client will see it' if entry.client_visible else 'internal'}): {entry.text}")
+    return 0
+
+
+def cmd_report(app: App, args) -> int:
+    from assistant.summary import row_json
+    from assistant.timetable import Readers
+    checkpoints, now = app.checkpoints, app.clock()
+    with app.store.session() as session:
+        since = checkpoints.last_summary_at(session)
+        if args.send:
+            queued = checkpoints.send_summary(session, now, since)
+        else:
+            rows = checkpoints.summary.collect(session, now, since)
+    if args.send:
+        sent = app.follow.outbox.send_due(after_sent=app.follow.after_sent)[0] \
+            if app.settings["smtp.host"] else 0
+        if args.json:
+            print(json.dumps({"queued": len(queued), "sent": sent,
+                              "to": [row.recipients for row in queued]}))
+        else:
+            for row in queued:
+                print(f"summary for {row.recipients}: {row.status}")
+            print(f"{len(queued)} summaries queued, {sent} sent"
+                  + ("" if app.settings["smtp.host"] else " (no [smtp] host: `assistant run` sends them)"))
+        return 0
+    if args.json:
+        print(json.dumps({"generated_at": now.isoformat(), "since": since.isoformat() if since else None,
+                          "incidents": [row_json(r) for r in rows]}, ensure_ascii=False))
+        return 0
+    ours = Readers("", (), app.settings["support.language"])
+    print(checkpoints.summary.render(rows, ours, now, checkpoints.next_slot(now))[1], end="")
+    return 0
+
+
 def cmd_run(app: App, args) -> int:
     from assistant.daemon import Daemon
     return Daemon(app).run(once=args.once)
@@ -291,5 +355,5 @@ def _read(name: str) -> bytes:
 COMMANDS = {
     "init": cmd_init, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
     "parse": cmd_parse, "tickets": cmd_tickets, "quarantine": cmd_quarantine,
-    "check-tone": cmd_check_tone, "drafts": cmd_drafts,
+    "check-tone": cmd_check_tone, "drafts": cmd_drafts, "note": cmd_note, "report": cmd_report,
 }

@@ -27,12 +27,19 @@ class FollowUps:
         self.settings = app.settings
         self.outbox = Outbox(app.settings, app.store, app.clock)
         self.notices = Notices(app.settings.templates_dir)
+        self._signer: conversation.Signer | None = None
 
     def steps(self):
         return (self.acknowledge,)
 
     def interceptors(self):
-        return (self.consultant_mail,)
+        from assistant.worklog import WorkLog
+        return (self.consultant_mail, WorkLog(self.app).from_mail)
+
+    def signer(self, session: Session) -> conversation.Signer:
+        if self._signer is None:
+            self._signer = conversation.signer_for(self.settings, session)
+        return self._signer
 
     @property
     def domain(self) -> str:
@@ -58,18 +65,46 @@ class FollowUps:
 
     def acknowledge(self, session: Session, ticket: Ticket, mail: Incoming, outcome: Outcome,
                     now: datetime) -> None:
-        """A new ticket gets its acknowledgement: sent at once when allowed, else drafted."""
-        if outcome.fate is not Fate.NEW_TICKET:
-            return
+        """Mark a new ticket as owed an acknowledgement; `acknowledge_due` writes it.
+
+        The letter is written after the batch is committed, not inside the walk: a broken
+        template or a slow tone check then never holds up, or undoes, the tickets.
+        Imported history (`assistant import`) is not acknowledged: those clients wrote
+        long ago.
+        """
+        if outcome.fate is Fate.NEW_TICKET and self.app.acknowledge_new_tickets:
+            ticket.acknowledgement = "due"
+
+    def acknowledge_due(self, limit: int = 500) -> int:
+        """Acknowledge new tickets: sent at once when allowed, else drafted for approval."""
+        done = 0
+        with self.app.store.session() as session:
+            due = session.exec(select(Ticket).where(Ticket.acknowledgement == "due")
+                               .order_by(Ticket.id).limit(limit)).all()
+            for ticket in due:
+                savepoint = session.begin_nested()
+                try:
+                    ticket.acknowledgement = self._acknowledge(session, ticket, self.app.clock())
+                    savepoint.commit()
+                    done += 1
+                except Exception:  # noqa: BLE001 - one ticket's letter never stops the others
+                    savepoint.rollback()
+                    log.exception("followup: no acknowledgement for %s", ticket.tag)
+                    ticket.acknowledgement = "failed"
+        return done
+
+    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
         ticket.assignee = ticket.assignee or self.pick_consultant(session, ticket)
+        first = last_client_message(session, ticket)
         auto = bool(self.settings["approval.auto_send_acknowledgement"])
         draft = self.make_draft(session, ticket, "acknowledgement", now,
-                                in_reply_to=mail.message_id, automatic=auto)
+                                in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":
             approval._set(session, draft, "approved", "assistant", now)
             self.dispatch(session, draft, now)
-        else:
-            self.ask_approval(session, draft, mail, now)
+            return "sent"
+        self.ask_approval(session, draft, None, now)
+        return "drafted"
 
     def pick_consultant(self, session: Session, ticket: Ticket) -> str | None:
         """Consultants who speak the ticket's language, taken in turn by ticket number."""
@@ -79,7 +114,7 @@ class FollowUps:
 
     def dispatch(self, session: Session, draft: Draft, now: datetime) -> OutboxMail:
         """Queue an approved draft for the client."""
-        signer = conversation.signer_for(self.settings, session)
+        signer = self.signer(session)
         consultant = next((p for p in self.settings.consultants
                            if p.email == (draft.decided_by or draft.consultant)), None)
         from_name = (f"{consultant.name}, {self.settings['support.name']}" if consultant
@@ -105,9 +140,14 @@ class FollowUps:
         person = next(p for p in self.settings.consultants if p.email == draft.consultant)
         ticket = session.get(Ticket, draft.ticket_id)
         client = session.get(Client, ticket.client_id)
+        if mail is None:
+            last = last_client_message(session, ticket)
+            client_text = (last.visible_text or last.text) if last else ""
+        else:
+            client_text = mail.visible_text
         subject, text = self.notices.render(
             "approval_request", person.languages[0], ticket=ticket, client=client, draft=draft,
-            consultant=person, client_text=mail.visible_text if mail else "",
+            consultant=person, client_text=client_text,
             findings=json.loads(draft.findings), code=f"d{draft.id}-{draft.token}")
         letter = Letter(to=(person.email,), subject=subject, text=text,
                         message_id=approval.approval_message_id(draft, self.domain),
@@ -149,7 +189,7 @@ class FollowUps:
             lang = self.settings["support.language"]
             subject, text = self.notices.render("critical_alert", lang, ticket=ticket,
                                                 client=client, reasons=reasons)
-            signer = conversation.signer_for(self.settings, session)
+            signer = self.signer(session)
             letter = Letter(to=(address,), subject=subject, text=text,
                             message_id=signer.message_id(ticket.id, self.domain),
                             from_name=self.settings["support.name"])
@@ -160,23 +200,39 @@ class FollowUps:
     def after_sent(self, row: OutboxMail) -> None:
         if row.draft_id is None or row.kind == "approval_request":
             return
+        from assistant import promises
         with self.app.store.session() as session:
             draft = session.get(Draft, row.draft_id)
             approval.after_sending(session, draft, self.app.clock())
+            # The time this letter names becomes a timer; earlier ones are kept or missed.
+            promises.record(session, draft, self.app.clock())
 
 
 _FIRST_SENTENCES = re.compile(r"^(.{20,300}?[.!?…])(\s|$)", re.DOTALL)
+# A greeting says nothing about the problem; quoting it back reads like a form letter.
+_GREETING = re.compile(
+    r"^(добр(ый|ое|ого) (день|вечер|утро|дня)|здравствуйте|привет|коллеги|"
+    r"hi|hello|hey|dear [^,!.\n]{1,40}|good (morning|afternoon|evening))\b[^.!?,\n]{0,40}[,.!]?\s*",
+    re.IGNORECASE)
 
 
 def client_words(text: str, limit: int = 300) -> str:
-    """The client's own words about the problem: their first sentence or two, trimmed."""
-    flat = " ".join(text.split())
+    """The client's own words about the problem: their first sentence or two, trimmed.
+
+    >>> client_words("Добрый день! Отгрузка остановилась с утра. Помогите.")
+    'Отгрузка остановилась с утра.'
+    """
+    flat = _GREETING.sub("", " ".join(text.split()), count=1)
+    flat = flat[:1].upper() + flat[1:]
     found = _FIRST_SENTENCES.match(flat)
     words = found.group(1) if found else flat[:limit]
     return words if len(words) <= limit else words[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def last_client_message(session: Session, ticket: Ticket) -> Message | None:
+    # Only the client's own mail: a consultant's approval reply is kept on the ticket too.
     return session.exec(select(Message).where(Message.ticket_id == ticket.id,
-                                              Message.direction == "in")
+                                              Message.direction == "in",
+                                              Message.fate.in_((Fate.NEW_TICKET.value,
+                                                                Fate.REPLY.value)))
                         .order_by(Message.received_at.desc(), Message.id.desc())).first()

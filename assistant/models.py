@@ -99,6 +99,8 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = _when()
     client_last_heard_at: datetime | None = _when()   # when we last wrote to the client
     resolved_at: datetime | None = _when()
+    # The acknowledgement of a new ticket: due | drafted | sent | none (imported history).
+    acknowledgement: str = Field(default="none", index=True)
 
     @property
     def ref(self) -> str:
@@ -259,3 +261,69 @@ class OutboxMail(SQLModel, table=True):
     created_at: datetime | None = _when(nullable=False)
     next_attempt_at: datetime | None = _when()
     sent_at: datetime | None = _when()
+
+
+class WorkLogEntry(SQLModel, table=True):
+    """What a consultant did or plans on a ticket; progress reports quote the visible ones."""
+
+    __table_args__ = (Index("ix_worklog_ticket_at", "ticket_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    author: str = ""                # a consultant's address
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    kind: str = "done"              # done | next: work done, or the step that comes next
+    client_visible: bool = True     # False: for our own people only, never in a client's mail
+    at: datetime | None = _when(nullable=False)
+    source: str = "cli"             # cli | mail
+    message_id: str | None = None   # the consultant's mail it came from
+
+
+class Promise(SQLModel, table=True):
+    """A time we gave a client ("next update by 15:00"): a timer until they hear from us."""
+
+    __table_args__ = (Index("ix_promise_state_due", "state", "due"),
+                      Index("ix_promise_ticket_state", "ticket_id", "state"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    due: datetime | None = _when(nullable=False)
+    promised_by: str = ""           # who signed the letter: a consultant, or "assistant"
+    draft_id: int | None = None
+    made_at: datetime | None = _when(nullable=False)
+    state: str = "open"             # open | kept | missed | void (the ticket closed first)
+    kept_at: datetime | None = _when()
+    missed_at: datetime | None = _when()
+    alerted_at: datetime | None = _when()
+
+
+class ProgressCheckpoint(SQLModel, table=True):
+    """A checkpoint a progress report was written for: one report per checkpoint, ever."""
+
+    __table_args__ = (UniqueConstraint("ticket_id", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    due: datetime | None = _when(nullable=False)
+    draft_id: int | None = None
+    created_at: datetime | None = _when(nullable=False)
+
+
+class AlertSent(SQLModel, table=True):
+    """An alert already given, so a restart or the next minute does not repeat it."""
+
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    kind: str                       # silence | deadline | unowned | promise
+    key: str = ""                   # what makes it a new alert: the moment it is about
+    sent_to: str = ""
+    at: datetime | None = _when(nullable=False)
+
+
+class ScheduleRun(SQLModel, table=True):
+    """When a scheduled job last ran: due times come from here, never from memory."""
+
+    name: str = Field(primary_key=True)
+    last_run_at: datetime | None = _when()

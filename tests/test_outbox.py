@@ -150,4 +150,4 @@ def test_a_long_russian_subject_arrives_word_for_word(outbox, smtp_sink, dovecot
     outbox.send_due()
     received = parsed(dovecot.messages("anna@romashka.example")[-1])
     assert received["Subject"] == subject
-    assert received["From"].display_name == "Мария Иванова, Служба поддержки"
+    assert received["From"].addresses[0].display_name == "Мария Иванова, Служба поддержки"

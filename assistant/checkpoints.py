@@ -1,0 +1,215 @@
+"""The schedule: progress reports to clients, manager summaries and alerts, due times from the database.
+
+Nothing here trusts the scheduler's memory. Each minute `run_due` asks the database what
+is due at the clock's time: a ticket's next checkpoint follows from when the client last
+heard from us and from the times we promised; a summary is due when a summary time has
+passed since the last run recorded in ScheduleRun. So after a restart whatever fell due
+while the assistant was down happens once — one report per ticket, one summary — and
+never once per missed slot.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import Session, select
+
+from assistant import approval, conversation, promises, timetable, worklog
+from assistant.alerts import Alerts
+from assistant.models import Draft, Message, ProgressCheckpoint, ScheduleRun, Ticket
+from assistant.rhythm import OpenTicket, Rhythm, open_tickets
+from assistant.summary import AUTO_GENERATED, Summary
+
+log = logging.getLogger("assistant.checkpoints")
+
+EVERY_SECONDS = 60
+SUMMARY = "manager_summary"
+LOOK_BACK_DAYS = 14             # how far back a missed summary time is still worth sending
+
+
+@dataclass
+class Done:
+    """What one run did, for the log and for tests."""
+
+    reports: list[int] = field(default_factory=list)     # ticket ids given a progress report
+    missed: int = 0                                      # promises found missed
+    alerts: int = 0
+    summaries: int = 0                                   # summary mails queued
+
+
+class Checkpoints:
+    """Built once by the App: `jobs()` for the daemon, `run_due()` for everything due now."""
+
+    def __init__(self, app):
+        self.app = app
+        self.timetable = timetable.load(app.settings.rules_dir)
+        self.rhythm = Rhythm(app.sla)
+        self.summary = Summary(app, self.timetable, self.rhythm)
+        self.alerts = Alerts(app, self.timetable, self.rhythm)
+
+    def jobs(self):
+        """The daemon's jobs: each registers itself on the daemon's own Scheduler."""
+        def every_minute(scheduler):
+            scheduler.every(EVERY_SECONDS).seconds.do(self.run_due)
+        return (every_minute,)
+
+    def run_due(self) -> Done:
+        """Everything due at the clock's time; one failing step never stops the others."""
+        now, done = self.app.clock(), Done()
+        for step in (self._settle, self._reports, self._alerts, self._summary):
+            try:
+                step(now, done)
+            except Exception:  # noqa: BLE001 - the daemon must keep running; the log says why
+                log.exception("checkpoints: %s failed at %s", step.__name__, now.isoformat())
+        if done.reports or done.missed or done.alerts or done.summaries:
+            log.info("checkpoints: %d reports, %d promises missed, %d alerts, %d summaries",
+                     len(done.reports), done.missed, done.alerts, done.summaries)
+        return done
+
+    # -- promises ---------------------------------------------------------------------------
+    def _settle(self, now: datetime, done: Done) -> None:
+        with self.app.store.session() as session:
+            done.missed = len(promises.settle(session, now))
+
+    # -- progress reports -------------------------------------------------------------------
+    def due_reports(self, session: Session, now: datetime) -> list[tuple[OpenTicket, datetime]]:
+        """Open tickets whose checkpoint is near enough to write the report, with the checkpoint."""
+        upcoming = promises.owed_by_ticket(session, now - timedelta(days=LOOK_BACK_DAYS))
+        due = []
+        for page in open_tickets(session):
+            for ticket in page:
+                if ticket.status in self.timetable.quiet_statuses:
+                    continue
+                checkpoint = self.rhythm.checkpoint(ticket, upcoming.get(ticket.id))
+                if now >= checkpoint - self._ahead(ticket):
+                    due.append((ticket, checkpoint))
+        return due
+
+    def _ahead(self, ticket: OpenTicket) -> timedelta:
+        # Never so early that reports come at half their cadence: a quarter of it at most.
+        return min(self.timetable.ahead(ticket.priority, ticket.critical),
+                   self.rhythm.cadence(ticket) / 4)
+
+    def _reports(self, now: datetime, done: Done) -> None:
+        with self.app.store.session() as session:
+            due = self.due_reports(session, now)
+        for ticket, checkpoint in due:
+            try:
+                with self.app.store.session() as session:
+                    if self.write_report(session, ticket, checkpoint, now):
+                        done.reports.append(ticket.id)
+            except Exception:  # noqa: BLE001 - one ticket's trouble never holds up the rest
+                log.exception("checkpoints: %s: the progress report failed", ticket.tag)
+
+    def write_report(self, session: Session, ticket: OpenTicket, checkpoint: datetime,
+                     now: datetime) -> Draft | None:
+        """The progress report for one checkpoint, sent or put to the consultant; once only."""
+        if session.exec(select(ProgressCheckpoint.id).where(
+                ProgressCheckpoint.ticket_id == ticket.id,
+                ProgressCheckpoint.due == checkpoint)).first() is not None:
+            return None
+        row = session.get(Ticket, ticket.id)
+        done, next_steps = self.news(session, ticket.id)
+        mode = self.timetable.mode(ticket.priority, ticket.critical)
+        draft = self.app.follow.make_draft(
+            session, row, "progress", now, automatic=mode == "auto",
+            extra={"done": done, "next_steps": next_steps,
+                   "next_contact_at": self.next_checkpoint(ticket, now)})
+        session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
+                                       created_at=now))
+        if mode == "auto" and draft.findings == "[]":
+            approval._set(session, draft, "approved", promises.ASSISTANT, now)
+            self.send_on_its_own(session, draft, now)
+            log.info("checkpoints: %s progress report %d sent on its own (checkpoint %s)",
+                     ticket.tag, draft.id, checkpoint.isoformat())
+        else:
+            self.app.follow.ask_approval(session, draft, None, now)
+            log.info("checkpoints: %s progress report %d waits for %s", ticket.tag, draft.id,
+                     draft.consultant or "a consultant")
+        return draft
+
+    def news(self, session: Session, ticket_id: int) -> tuple[list[str], list[str]]:
+        """(done, next steps): visible work-log entries since the last progress report sent."""
+        last = session.exec(select(Draft.created_at).where(
+            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == "sent")
+            .order_by(Draft.created_at.desc())).first()
+        entries = worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
+        return ([e.text for e in entries if e.kind == "done"],
+                [e.text for e in entries if e.kind == "next"])
+
+    def next_checkpoint(self, ticket: OpenTicket, now: datetime) -> datetime:
+        """The time the report promises: one cadence on, rounded down to a quarter hour, so
+        the letter names 16:45 rather than 16:52 and never a minute later than the cadence."""
+        moment = self.rhythm.after_cadence(ticket, now)
+        return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+    def send_on_its_own(self, session: Session, draft: Draft, now: datetime) -> None:
+        """Queue a report nobody had to approve.
+
+        It is a scheduled report, not an answer to the client's mail: RFC 3834 §5 marks it
+        auto-generated, and the per-sender cap on auto-replies (a guard against mail loops,
+        which a timed report cannot start) does not count it.
+        """
+        follow = self.app.follow
+        signer = conversation.signer_for(self.app.settings, session)
+        letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
+                                     self.app.settings["support.name"])
+        letter = replace(letter, extra_headers=AUTO_GENERATED)
+        row = follow.outbox.queue(session, letter, kind="progress", ticket_id=draft.ticket_id,
+                                  draft_id=draft.id)
+        session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
+                            direction="out", fate="sent", from_address=self.app.settings["support.address"],
+                            from_name=letter.from_name, to_addresses=row.recipients,
+                            subject=draft.subject, in_reply_to=letter.in_reply_to,
+                            visible_text=draft.text, text=draft.text, received_at=now))
+
+    # -- alerts -----------------------------------------------------------------------------
+    def _alerts(self, now: datetime, done: Done) -> None:
+        with self.app.store.session() as session:
+            found, tickets = [], {}
+            for page in open_tickets(session):
+                for ticket in page:
+                    tickets[ticket.id] = ticket
+                    found += self.alerts.about_ticket(ticket, now)
+            found += self.alerts.about_promises(session, now, tickets)
+            done.alerts = self.alerts.send(session, found, now)
+
+    # -- manager summary --------------------------------------------------------------------
+    def _summary(self, now: datetime, done: Done) -> None:
+        with self.app.store.session() as session:
+            run = session.get(ScheduleRun, SUMMARY) or ScheduleRun(name=SUMMARY)
+            slot = self.last_slot(now)
+            if slot is None or (run.last_run_at is not None and run.last_run_at >= slot):
+                return
+            done.summaries = len(self.send_summary(session, now, run.last_run_at))
+            run.last_run_at = now
+            session.add(run)
+
+    def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
+        """Queue the summary for every group of readers; returns the outbox rows."""
+        letters = self.summary.letters(session, now, since, self.next_slot(now))
+        return [self.app.follow.outbox.queue(session, letter, kind="summary") for letter in letters]
+
+    def last_summary_at(self, session: Session) -> datetime | None:
+        run = session.get(ScheduleRun, SUMMARY)
+        return run.last_run_at if run else None
+
+    def _slots(self, now: datetime, days: range):
+        calendar = self.app.sla.rules.calendars[
+            self.timetable.summary_calendar or self.app.sla.rules.default_calendar]
+        today = now.astimezone(calendar.zone).date()
+        for offset in days:
+            day = today + timedelta(days=offset)
+            if calendar.is_working_day(day):
+                for moment in sorted(self.timetable.summary_times, reverse=offset <= 0):
+                    yield datetime.combine(day, moment, calendar.zone).astimezone(timezone.utc)
+
+    def last_slot(self, now: datetime) -> datetime | None:
+        """The latest summary time at or before `now` (within two weeks), or None."""
+        return next((s for s in self._slots(now, range(0, -LOOK_BACK_DAYS, -1)) if s <= now), None)
+
+    def next_slot(self, now: datetime) -> datetime:
+        """The first summary time after `now`."""
+        return next(s for s in self._slots(now, range(0, 3660)) if s > now)
