@@ -25,6 +25,8 @@ class App:
     def __init__(self, settings: Settings, clock: Clock = utcnow):
         self.settings = settings
         self.clock = clock
+        # New tickets from the mailbox are acknowledged; `assistant import` of old mail is not.
+        self.acknowledge_new_tickets = True
 
     @cached_property
     def store(self) -> Store:
@@ -66,6 +68,11 @@ class App:
         return FollowUps(self)
 
     @cached_property
+    def understanding(self):
+        from assistant.prework import Understanding
+        return Understanding(self.settings)
+
+    @cached_property
     def walk(self) -> Walk:
         return Walk(self.settings, self.store, clock=self.clock, assessor=self.assessor,
                     follow_ups=self.follow.steps(), interceptors=self.follow.interceptors())
@@ -94,12 +101,16 @@ class App:
         """Walk every mail; commits once per batch so a crash loses at most an uncommitted batch,
         which a rerun reads again without doubling anything."""
         tally = Tally()
-        with self.store.session() as session:
-            for number, mail in enumerate(mails, 1):
-                tally.add(self.walk.process_in(session, mail.raw, mail.source))
-                progress()
-                if number % BATCH == 0:
-                    session.commit()
+        try:
+            for batch in _batches(mails, BATCH):
+                understood = self.understanding.understand([m.raw for m in batch], self.clock())
+                with self.store.session() as session:
+                    items = [(mail.raw, mail.source, ahead) for mail, ahead in zip(batch, understood)]
+                    for outcome in self.walk.process_batch(session, items):
+                        tally.add(outcome)
+                        progress()
+        finally:
+            self.understanding.close()
         return tally
 
     def understand(self, raw: bytes, name: str) -> dict:
@@ -146,6 +157,17 @@ class App:
 
     def retry_quarantined(self, number: int, release: bool = False) -> Outcome:
         return self.desk.retry_quarantined(number, release)
+
+
+def _batches(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def dumps(value) -> str:

@@ -32,14 +32,19 @@ class Assessor:
         self.on_critical = on_critical      # (session, ticket, now) -> None: tell on-call
 
     def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
-                 now: datetime) -> Assessment:
+                 now: datetime, verdict: Assessment | None = None) -> Assessment:
+        """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the default
+        language and no chasing) is used when those assumptions hold for this client."""
         client = session.get(Client, ticket.client_id)
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
             session, ticket, mail)
-        verdict = self.triage.assess(
-            mail.subject, mail.visible_text or mail.text, importance=mail.importance,
-            chasing=chasing, now=now, default_language=client.language or ticket.language,
-            tz=client.timezone or self.settings["support.timezone"])
+        default_language = client.language or self.settings["support.language"]
+        tz = client.timezone or self.settings["support.timezone"]
+        if verdict is None or chasing or default_language != self.settings["support.language"] \
+                or tz != self.settings["support.timezone"]:
+            verdict = self.triage.assess(
+                mail.subject, mail.visible_text or mail.text, importance=mail.importance,
+                chasing=chasing, now=now, default_language=default_language, tz=tz)
         client.language = verdict.language
         if fate is Fate.NEW_TICKET:
             self._first(session, ticket, client, verdict, now)
@@ -58,8 +63,8 @@ class Assessor:
             session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
                                      new=ticket.status, at=now,
                                      why=f"access is granted only when {verdict.owner} approves"))
-        session.add(TicketChange(ticket_id=ticket.id, field="priority", new=ticket.priority, at=now,
-                                 why=_why(verdict)))
+        # The reasons for the first priority are on the ticket itself (priority_reasons);
+        # the history records changes after that.
         if ticket.critical and self.on_critical:
             self.on_critical(session, ticket, now)
 

@@ -59,6 +59,7 @@ KEYS: tuple[Key, ...] = (
     Key("support", "secret_file", "", "HMAC key for signed ticket references; empty: kept in the database"),
     Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
     Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
+    Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
     Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
     Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
 )

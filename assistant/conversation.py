@@ -66,11 +66,7 @@ def signer_for(settings: Settings, session: Session) -> Signer:
     secret_file = settings["support.secret_file"]
     if secret_file:
         return Signer(Path(secret_file).read_bytes().strip())
-    row = session.get(Setting, "signing_key")
-    if row is None:
-        row = Setting(key="signing_key", value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
+    row = session.get(Setting, "signing_key")      # made by Store.migrate
     return Signer(bytes.fromhex(row.value))
 
 
@@ -153,9 +149,12 @@ def open_ticket(mail: Incoming, client: Client, session: Session, settings: Sett
                     created_at=now, updated_at=now)
     session.add(ticket)
     session.flush()
-    add_participants(session, ticket, (mail.from_address, *mail.to, *mail.cc), settings)
-    session.add(TicketChange(ticket_id=ticket.id, field="status", new=ticket.status,
-                             why=f"opened from mail {mail.message_id}", at=now))
+    # A new ticket has no participants yet, so there is nothing to look up first. Its
+    # opening needs no history row: created_at and the first message record it.
+    own = settings.support_addresses
+    for address in dict.fromkeys((mail.from_address, *mail.to, *mail.cc)):
+        if address and address not in own:
+            session.add(Participant(ticket_id=ticket.id, email=address))
     return ticket
 
 
@@ -167,7 +166,6 @@ def add_participants(session: Session, ticket: Ticket, addresses, settings: Sett
         if address and address not in own and address not in existing:
             session.add(Participant(ticket_id=ticket.id, email=address))
             existing.add(address)
-    session.flush()
 
 
 def reopen_if_done(ticket: Ticket, session: Session, now: datetime, message_id: str) -> None:

@@ -43,20 +43,19 @@ class Daemon:
             job(self.scheduler)
         try:
             if once:
-                self.read_mail()
-                self.send()
+                self.step()
                 self.scheduler.run_all()
                 return 0
             log.info("daemon: started; reading %s", self.settings["imap.host"] or "no mailbox")
             while not self.stopping.is_set():
-                self.read_mail()
-                self.send()
+                self.step()
                 self.scheduler.run_pending()
                 self._wait()
             log.info("daemon: stopped cleanly")
             return 0
         finally:
             self._close_inbox()
+            self.app.understanding.close()
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -68,6 +67,13 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+    def step(self) -> Tally:
+        """One round: new mail into tickets, their acknowledgements, then what is due to send."""
+        tally = self.read_mail()
+        self.app.follow.acknowledge_due()
+        self.send()
+        return tally
 
     # -- mail in ------------------------------------------------------------------------
     def read_mail(self) -> Tally:
@@ -100,9 +106,13 @@ class Daemon:
         # The fates and the cursor commit together; only then is the server told the
         # messages are done. A crash in between re-reads the batch, and the walk calls
         # every message it already has a duplicate, so nothing is lost or doubled.
+        raws = [fetched.read() for fetched in batch.messages]
+        understood = self.app.understanding.understand(raws, self.app.clock())
         with self.app.store.session() as session:
-            for fetched in batch.messages:
-                tally.add(self.app.walk.process_in(session, fetched.read(), fetched.source))
+            items = [(raw, fetched.source, ahead)
+                     for fetched, raw, ahead in zip(batch.messages, raws, understood)]
+            for outcome in self.app.walk.process_batch(session, items):
+                tally.add(outcome)
             row = session.exec(select(MailboxCursor).where(
                 MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
             row = row or MailboxCursor(account=account, folder=folder, uidvalidity=0)

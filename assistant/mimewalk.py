@@ -22,7 +22,8 @@ _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Part:
-    """An attachment or inline image. `data` is None when it was over the size limit."""
+    """An attachment or inline image. `data` is None when it was over the size limit
+    (or, with `sha256` set, when it was hashed where it was parsed and left behind)."""
 
     filename: str
     content_type: str
@@ -30,6 +31,7 @@ class Part:
     data: bytes | None
     inline: bool = False
     content_id: str | None = None
+    sha256: str | None = None
 
 
 class Body:

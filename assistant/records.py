@@ -13,7 +13,7 @@ from assistant.models import Attachment, Fate, Message
 
 def record_message(session: Session, mail: Incoming, fate: Fate, ticket_id: int | None,
                    source: str, now: datetime, direction: str = "in") -> Message:
-    """Store `mail` as a message row with its attachments; returns the row (flushed)."""
+    """Store `mail` as a message row with its attachments; returns the row."""
     flags = [name for name, on in (("auto_reply", mail.auto_reply), ("bounce", mail.bounce),
                                    ("list", mail.mailing_list), ("loop", mail.loop)) if on]
     row = Message(
@@ -25,12 +25,13 @@ def record_message(session: Session, mail: Incoming, fate: Fate, ticket_id: int 
         notes="\n".join(mail.notes), size=mail.size, sent_at=mail.date, received_at=now,
         source=source)
     session.add(row)
-    session.flush()
+    if mail.attachments:
+        session.flush()           # the attachments need the row's id
     for part in mail.attachments:
         session.add(Attachment(
             message_id=row.id, filename=part.filename, content_type=part.content_type,
             size=part.size, inline=part.inline,
-            sha256=_digest(part.data) if part.data is not None else None))
+            sha256=part.sha256 or (_digest(part.data) if part.data is not None else None)))
     return row
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import event, inspect, text
@@ -50,6 +52,7 @@ class Store:
         with self.engine.begin() as conn:
             fresh = not inspect(conn).has_table("setting")
             SQLModel.metadata.create_all(conn)
+            _ensure_signing_key(conn)
             if fresh:
                 _set_version(conn, SCHEMA_VERSION)
                 return 0
@@ -77,6 +80,9 @@ def open_store(url: str) -> Store:
 
 def _engine(url: str, echo: bool) -> Engine:
     if url.startswith("sqlite"):
+        path = url.partition(":///")[2]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         # WAL lets the review page read while the daemon writes; synchronous=NORMAL is
@@ -92,6 +98,15 @@ def _engine(url: str, echo: bool) -> Engine:
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _ensure_signing_key(conn: Connection) -> None:
+    # Made here, in its own committed transaction, rather than on first use inside a
+    # message's savepoint: a rollback there would lose a key already used to sign mail.
+    with Session(bind=conn) as session:
+        if session.get(Setting, "signing_key") is None:
+            session.add(Setting(key="signing_key", value=secrets.token_hex(32)))
+            session.flush()
 
 
 def _version(conn: Connection) -> int:

@@ -20,6 +20,7 @@ from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.intake import Incoming
 from assistant.models import Fate, Message, Quarantine, RawMessage, Ticket, utcnow
+from assistant.prework import Understood
 from assistant.records import record_message
 from assistant.store import Store
 
@@ -86,6 +87,7 @@ class Walk:
         self.assessor = assessor
         self.follow_ups = tuple(follow_ups)
         self.interceptors = tuple(interceptors)
+        self._signer_cache: conversation.Signer | None = None
         self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
         self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
 
@@ -95,35 +97,61 @@ class Walk:
             return self.process_in(session, raw, source, retry=retry)
 
     def process_in(self, session: Session, raw: bytes, source: str = "", *,
-                   retry: bool = False) -> Outcome:
+                   retry: bool = False, understood: Understood | None = None) -> Outcome:
         """Walk one message inside the caller's transaction; never raises for bad mail.
 
         A savepoint keeps one message's failure from undoing the rest of the batch; an
         unexpected error quarantines the message with its reason instead of losing it.
         """
-        digest = hashlib.sha256(raw).hexdigest()
+        digest = understood.digest if understood else hashlib.sha256(raw).hexdigest()
         savepoint = session.begin_nested()
         try:
-            outcome = self._walk(session, raw, digest, source, retry)
+            outcome = self._walk(session, raw, digest, source, retry, understood)
             savepoint.commit()
         except Exception as exc:  # noqa: BLE001 - one bad message never stops the loop
             savepoint.rollback()
             log.exception("walk: %s from %s failed; quarantined", digest[:12], source)
             outcome = self._quarantine_after_crash(session, raw, digest, source, exc)
-        log.info("walk: %s %s -> %s%s", source or "-", outcome.message_id or digest[:12],
-                 outcome.fate.value, f" {outcome.reason}" if outcome.reason else "")
+        _log(outcome, source, digest)
         return outcome
 
-    def _walk(self, session: Session, raw: bytes, digest: str, source: str,
-              retry: bool) -> Outcome:
-        now = self.clock()
-        if not retry and session.get(RawMessage, digest) is not None:
-            return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
-        self._keep(session, raw, digest)
+    def process_batch(self, session: Session, items: list[tuple[bytes, str, Understood | None]]
+                      ) -> list[Outcome]:
+        """Walk a batch inside the caller's transaction; same fates as process_in one by one.
+
+        The batch first runs under a single savepoint, because a savepoint per message costs
+        two statements and a flush each. Should any message fail, that savepoint is rolled
+        back and the batch is walked again message by message, each in its own savepoint,
+        so the failure is quarantined and the others keep their fates.
+        """
         try:
-            mail = self._understand(raw)
+            with session.begin_nested():
+                outcomes = []
+                for raw, source, ahead in items:
+                    digest = ahead.digest if ahead else hashlib.sha256(raw).hexdigest()
+                    outcomes.append(self._walk(session, raw, digest, source, False, ahead))
+        except Exception:  # noqa: BLE001 - replayed carefully below
+            log.info("walk: a message in the batch failed; walking the %d one by one", len(items))
+            return [self.process_in(session, raw, source, understood=ahead)
+                    for raw, source, ahead in items]
+        for (raw, source, ahead), outcome in zip(items, outcomes):
+            _log(outcome, source, ahead.digest if ahead else "")
+        return outcomes
+
+    def _walk(self, session: Session, raw: bytes, digest: str, source: str,
+              retry: bool, understood: Understood | None = None) -> Outcome:
+        now = self.clock()
+        kept = session.exec(select(RawMessage.content_hash).where(
+            RawMessage.content_hash == digest)).first() is not None
+        if kept and not retry:
+            return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
+        if not kept:
+            self._keep(session, raw, digest)
+        try:
+            mail = self._understand(raw, understood)
         except Unparseable as exc:
             return quarantine(session, digest, str(exc), source, now)
+        verdict = understood.verdict if understood else None
         if session.exec(select(Message.id).where(Message.message_id == mail.message_id)).first():
             return Outcome(Fate.DUPLICATE, mail.message_id, reason="Message-ID already stored")
         for intercept in self.interceptors:
@@ -131,8 +159,7 @@ class Walk:
             if settled is not None:
                 record_message(session, mail, settled.fate, settled.ticket_id, source, now)
                 return settled
-        signer = conversation.signer_for(self.settings, session)
-        match = conversation.find(mail, session, signer, self.settings)
+        match = conversation.find(mail, session, self._signer(session), self.settings)
         if mail.is_system:
             ticket_id = match.ticket.id if match.ticket else None
             record_message(session, mail, Fate.SYSTEM, ticket_id, source, now)
@@ -140,10 +167,10 @@ class Walk:
         if match.held:
             return quarantine(session, digest, match.held, source, now, mail=mail, kind="held",
                               ticket_id=match.ticket.id if match.ticket else None)
-        return self._ticket(session, mail, match, source, now)
+        return self._ticket(session, mail, match, source, now, verdict)
 
     def _ticket(self, session: Session, mail: Incoming, match: conversation.Match,
-                source: str, now: datetime) -> Outcome:
+                source: str, now: datetime, verdict=None) -> Outcome:
         if match.ticket is not None:
             ticket, fate = match.ticket, Fate.REPLY
             conversation.reopen_if_done(ticket, session, now, mail.message_id)
@@ -155,14 +182,18 @@ class Walk:
         record_message(session, mail, fate, ticket.id, source, now)
         outcome = Outcome(fate, mail.message_id, ticket.id)
         if self.assessor is not None:
-            self.assessor(session, ticket, mail, fate, now)
+            self.assessor(session, ticket, mail, fate, now, verdict)
         for follow_up in self.follow_ups:
             follow_up(session, ticket, mail, outcome, now)
         return outcome
 
+    def _signer(self, session: Session) -> conversation.Signer:
+        # The key is made once and never changes, so one look-up serves the process.
+        if self._signer_cache is None:
+            self._signer_cache = conversation.signer_for(self.settings, session)
+        return self._signer_cache
+
     def _keep(self, session: Session, raw: bytes, digest: str) -> None:
-        if session.get(RawMessage, digest) is not None:
-            return
         if len(raw) > self.max_message_bytes:
             # Huge mail goes to a file beside the database rather than into a row.
             folder = self.settings.path("storage", "data_dir") / "raw" / digest[:2]
@@ -173,9 +204,12 @@ class Walk:
             session.add(RawMessage(content_hash=digest, size=len(raw), path=relative))
         else:
             session.add(RawMessage(content_hash=digest, size=len(raw), data=raw))
-        session.flush()
 
-    def _understand(self, raw: bytes) -> Incoming:
+    def _understand(self, raw: bytes, understood: Understood | None) -> Incoming:
+        if understood is not None and understood.error:
+            raise Unparseable(understood.error)
+        if understood is not None and understood.mail is not None:
+            return understood.mail
         own = self.settings.support_addresses
         if len(raw) <= self.max_message_bytes:
             return intake.parse(raw, own_addresses=own, max_attachment_bytes=self.max_attachment_bytes)
@@ -183,8 +217,14 @@ class Walk:
 
     def _quarantine_after_crash(self, session, raw, digest, source, exc) -> Outcome:
         reason = f"internal error while processing: {type(exc).__name__}: {exc}".splitlines()[0]
-        self._keep(session, raw, digest)
+        if session.get(RawMessage, digest) is None:
+            self._keep(session, raw, digest)
         return quarantine(session, digest, reason[:500], source, self.clock())
+
+
+def _log(outcome: Outcome, source: str, digest: str) -> None:
+    log.info("walk: %s %s -> %s%s", source or "-", outcome.message_id or digest[:12],
+             outcome.fate.value, f" {outcome.reason}" if outcome.reason else "")
 
 
 def quarantine(session: Session, digest: str, reason: str, source: str, now: datetime, *,

@@ -13,19 +13,22 @@ RU = [
     "Добрый день! С утра не проводятся накладные, программа пишет ошибку проведения.",
     "Подскажите, пожалуйста, как выгрузить отчёт по остаткам в Excel?",
     "Не срочно: поменяйте, пожалуйста, реквизиты в карточке контрагента.",
-    "Отгрузка остановилась, склад стоит, машины ждут у ворот!",
     "Прошу предоставить доступ к базе бухгалтерии новому сотруднику.",
     "Счёт за октябрь выставлен дважды, проверьте, пожалуйста.",
     "После обновления не открывается форма заказа, нужно до конца дня.",
+    "В отчёте по продажам за квартал не сходятся итоги с бухгалтерией.",
 ]
 EN = [
     "Hi, the monthly report fails with an invalid session error since this morning.",
     "Could you add a new user to the reporting portal? No rush.",
-    "Shipments have stopped: the warehouse cannot post any delivery note.",
     "We were charged twice for invoice 2026-311, please refund one.",
     "How do I change the logo on the invoice template?",
-    "Production is down after the update, please call me as soon as possible.",
+    "The export to CSV drops the last column, could you take a look?",
+    "After the update the order form takes a minute to open.",
 ]
+# Business-stopping mail is rare in a real mailbox: about one message in thirty.
+CRITICAL_RU = "Отгрузка остановилась, склад стоит, машины ждут у ворот!"
+CRITICAL_EN = "Shipments have stopped: the warehouse cannot post any delivery note."
 
 
 def message(number: int, rng: random.Random) -> bytes:
@@ -33,6 +36,8 @@ def message(number: int, rng: random.Random) -> bytes:
     russian = rng.random() < 0.6
     sentences = RU if russian else EN
     body = " ".join(rng.choice(sentences) for _ in range(rng.randint(2, 8)))
+    if rng.random() < 1 / 30:
+        body = (CRITICAL_RU if russian else CRITICAL_EN) + " " + body
     body += "\n\n" + ("С уважением,\nКлиент" if russian else "Best regards,\nClient") + "\n"
     sender = f"client{number % 3000}@company{number % 300}.example"
     subject = body.split(".")[0][:60]

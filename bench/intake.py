@@ -72,8 +72,11 @@ def assistant(port: int, password: str, folder: Path) -> dict:
     tally = daemon.read_mail()
     elapsed = time.perf_counter() - started
     daemon._close_inbox()
+    started = time.perf_counter()
+    acknowledged = app.follow.acknowledge_due(limit=tally.read)
+    ack_seconds = time.perf_counter() - started
     return {"messages": tally.read, "fates": tally.as_dict(), "seconds": elapsed,
-            "peak_mb": peak_mb()}
+            "acknowledged": acknowledged, "ack_seconds": ack_seconds, "peak_mb": peak_mb()}
 
 
 def child(kind: str, port: int, password: str, folder: str) -> dict:
@@ -125,6 +128,9 @@ def main() -> int:
           f"{roof['peak_mb']:10.0f}")
     print(f"{'assistant: mailbox → tickets':34}{our_rate:9.0f}{1000 / our_rate:9.2f}"
           f"{ours['peak_mb']:10.0f}")
+    ack_rate = ours["acknowledged"] / ours["ack_seconds"] if ours["ack_seconds"] else 0
+    print(f"{'then acknowledgements (drafted,':34}{ack_rate:9.0f}{1000 / ack_rate if ack_rate else 0:9.2f}")
+    print(f"{'  tone-checked, queued)':34}")
     print(f"\nassistant / ceiling = {our_rate / roof_rate:.2f} (target ≥ 0.50); "
           f"peak {ours['peak_mb']:.0f} MB (target < 300)")
     print("fates:", ours["fates"])

@@ -44,8 +44,7 @@ def deliver(sink, raw, to):
 
 
 def cycle(daemon):
-    daemon.read_mail()
-    daemon.send()
+    daemon.step()
 
 
 def reply_to(request, sender, text, to):

@@ -1,0 +1,141 @@
+"""Parsing and triage in a worker process, so the second core works while the first writes.
+
+Understanding a message (MIME, charsets, lemmas) needs nothing from the database; writing
+its fate needs nothing but the result. On a two-core machine the daemon therefore hands
+batches to one worker process and walks the results as they come back, in order. With
+`performance.workers = 0`, or for a handful of messages, everything stays in-process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from assistant import intake
+from assistant.config import Settings
+from assistant.errors import Unparseable
+from assistant.intake import Incoming
+from assistant.triage import Assessment
+
+log = logging.getLogger("assistant.prework")
+
+CHUNK = 20                   # messages per hand-over: small enough to overlap, big enough to amortise
+IN_PROCESS_BELOW = 40        # a worker's start-up (spaCy, rules) costs more than this many messages
+
+
+@dataclass(frozen=True)
+class Understood:
+    """One message as the worker understood it: the mail and its triage, or why not."""
+
+    digest: str
+    mail: Incoming | None = None
+    verdict: Assessment | None = None      # triage as for a first message (see Assessor)
+    error: str | None = None               # Unparseable's reason
+
+
+class Understanding:
+    """Turns raw messages into Understood values, in a worker when that pays."""
+
+    def __init__(self, settings: Settings, workers: int | None = None):
+        self.settings = settings
+        self.workers = settings["performance.workers"] if workers is None else workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._local = None
+
+    def understand(self, raws: list[bytes], now: datetime) -> Iterator[Understood]:
+        """Understood values for `raws`, in order; never raises for bad mail."""
+        if self.workers <= 0 or len(raws) < IN_PROCESS_BELOW:
+            yield from self._in_process(raws, now)
+            return
+        futures = [self._submit(raws[start:start + CHUNK], now)
+                   for start in range(0, len(raws), CHUNK)]
+        for start, future in zip(range(0, len(raws), CHUNK), futures):
+            chunk = raws[start:start + CHUNK]
+            try:
+                yield from future.result()
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                # A dead worker loses no mail: this chunk is understood here instead.
+                log.warning("prework: the worker failed (%s); reading %d messages in-process",
+                            exc, len(chunk))
+                self.close()
+                yield from self._in_process(chunk, now)
+
+    def _submit(self, chunk: list[bytes], now: datetime) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker,
+                                             initargs=(self.settings,))
+        try:
+            return self._pool.submit(_work, chunk, now)
+        except (BrokenProcessPool, RuntimeError):
+            self.close()
+            failed: Future = Future()
+            failed.set_exception(BrokenProcessPool("the worker pool could not take work"))
+            return failed
+
+    def _in_process(self, raws: Iterable[bytes], now: datetime) -> Iterator[Understood]:
+        if self._local is None:
+            self._local = _Reader(self.settings)
+        for raw in raws:
+            yield self._local.read(raw, now)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+class _Reader:
+    """Parse plus triage with the settings' defaults; one per process."""
+
+    def __init__(self, settings: Settings):
+        from assistant.language import Pipelines
+        from assistant.triage import Triage
+        self.settings = settings
+        self.triage = Triage(settings, Pipelines())
+        self.own = settings.support_addresses
+        self.max_attachment = int(settings["storage.max_attachment_mb"] * 2**20)
+        self.max_message = int(settings["storage.max_message_mb"] * 2**20)
+
+    def read(self, raw: bytes, now: datetime) -> Understood:
+        digest = hashlib.sha256(raw).hexdigest()
+        if len(raw) > self.max_message:
+            return Understood(digest)        # the walk reads its headers itself
+        try:
+            mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment)
+        except Unparseable as exc:
+            return Understood(digest, error=str(exc))
+        verdict = None
+        if not mail.is_system:
+            verdict = self.triage.assess(
+                mail.subject, mail.visible_text or mail.text, importance=mail.importance, now=now,
+                default_language=self.settings["support.language"],
+                tz=self.settings["support.timezone"])
+        return Understood(digest, _lighter(mail), verdict)
+
+
+def _lighter(mail: Incoming) -> Incoming:
+    # Attachment bytes would cross the process boundary only to be hashed; hash them here.
+    if not any(part.data for part in mail.attachments):
+        return mail
+    parts = tuple(replace(p, data=None, sha256=hashlib.sha256(p.data).hexdigest())
+                  if p.data is not None else p for p in mail.attachments)
+    return replace(mail, attachments=parts)
+
+
+# The worker process's own reader, built once by the pool's initializer. It lives in the
+# worker only; the main process never touches it.
+_worker_reader: _Reader | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker_reader
+    _worker_reader = _Reader(settings)
+
+
+def _work(chunk: list[bytes], now: datetime) -> list[Understood]:
+    return [_worker_reader.read(raw, now) for raw in chunk]
