@@ -25,11 +25,13 @@ def rank(priority: str) -> int:
 class Assessor:
     """Runs triage on a ticket's new mail and records what changed and why."""
 
-    def __init__(self, settings: Settings, triage: Triage, sla: SlaBook, on_critical=None):
+    def __init__(self, settings: Settings, triage: Triage, sla: SlaBook, on_critical=None,
+                 on_access=None):
         self.settings = settings
         self.triage = triage
         self.sla = sla
         self.on_critical = on_critical      # (session, ticket, now) -> None: tell on-call
+        self.on_access = on_access          # (session, ticket, owner, now) -> None: ask the owner
 
     def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
                  now: datetime, verdict: Assessment | None = None) -> Assessment:
@@ -63,6 +65,8 @@ class Assessor:
             session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
                                      new=ticket.status, at=now,
                                      why=f"access is granted only when {verdict.owner} approves"))
+            if self.on_access:
+                self.on_access(session, ticket, verdict.owner, now)
         # The reasons for the first priority are on the ticket itself (priority_reasons);
         # the history records changes after that.
         if ticket.critical and self.on_critical:

@@ -22,7 +22,6 @@ TAG = re.compile(r"\[#(\d{1,10})\]")
 # Our outgoing Message-IDs: t<ticket>.<signature>.<random>@<domain>. The signature is an
 # HMAC of the ticket number, so nobody can write a References header that attaches their
 # mail to somebody else's ticket without having received our mail.
-OUR_ID = re.compile(r"^t(\d{1,10})\.([0-9a-f]{16})\.[0-9a-z]+@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,22 +42,28 @@ class Signer:
     def __init__(self, key: bytes):
         self._key = key
 
-    def signature(self, ticket_id: int) -> str:
-        return hmac.new(self._key, f"t{ticket_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    def signature(self, ticket_id: int, kind: str = "t") -> str:
+        """The HMAC of "<kind><ticket>": "t" for replies, "o" for an owner's approval."""
+        return hmac.new(self._key, f"{kind}{ticket_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
-    def message_id(self, ticket_id: int, domain: str) -> str:
+    def message_id(self, ticket_id: int, domain: str, kind: str = "t") -> str:
         """A fresh Message-ID for mail about `ticket_id` (without angle brackets)."""
-        return f"t{ticket_id}.{self.signature(ticket_id)}.{secrets.token_hex(6)}@{domain}"
+        return (f"{kind}{ticket_id}.{self.signature(ticket_id, kind)}."
+                f"{secrets.token_hex(6)}@{domain}")
 
-    def ticket_of(self, message_id: str) -> int | None:
-        """The ticket a Message-ID of ours names, or None when it is not ours or forged."""
-        found = OUR_ID.match(message_id)
+    def named(self, message_id: str, kind: str) -> int | None:
+        """The ticket a Message-ID of ours of this kind names, or None when not ours or forged."""
+        found = re.match(rf"^{kind}(\d{{1,10}})\.([0-9a-f]{{16}})\.[0-9a-z]+@", message_id, re.I)
         if not found:
             return None
         ticket_id = int(found.group(1))
-        if hmac.compare_digest(found.group(2).lower(), self.signature(ticket_id)):
+        if hmac.compare_digest(found.group(2).lower(), self.signature(ticket_id, kind)):
             return ticket_id
         return None
+
+    def ticket_of(self, message_id: str) -> int | None:
+        """The ticket a Message-ID of ours names, or None when it is not ours or forged."""
+        return self.named(message_id, "t")
 
 
 def signer_for(settings: Settings, session: Session) -> Signer:
