@@ -60,7 +60,8 @@ class App:
     @cached_property
     def assessor(self):
         from assistant.assessment import Assessor
-        return Assessor(self.settings, self.triage, self.sla, on_critical=self.follow.on_critical)
+        return Assessor(self.settings, self.triage, self.sla, on_critical=self.follow.on_critical,
+                        on_access=self.follow.access.ask)
 
     @cached_property
     def follow(self):
@@ -105,7 +106,7 @@ class App:
             for batch in _batches(mails, BATCH):
                 understood = self.understanding.understand([m.raw for m in batch], self.clock())
                 with self.store.session() as session:
-                    items = [(mail.raw, mail.source, ahead) for mail, ahead in zip(batch, understood)]
+                    items = ((mail.raw, mail.source, ahead) for mail, ahead in zip(batch, understood))
                     for outcome in self.walk.process_batch(session, items):
                         tally.add(outcome)
                         progress()

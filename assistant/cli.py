@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="mail it to the managers of assistant.toml and rules/checkpoints.toml")
     report.add_argument("--json", action="store_true")
 
+    outbox = commands.add_parser("outbox", help="outgoing mail that failed, waits or may have gone out")
+    outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry"])
+    outbox.add_argument("number", nargs="?", type=int)
+    outbox.add_argument("--all", action="store_true", help="with list: sent mail too")
+    outbox.add_argument("--json", action="store_true")
+
     tone = commands.add_parser("check-tone", help="find blame, boilerplate, deflection, bureaucratese")
     tone.add_argument("file", metavar="FILE", help="a text file, or - for standard input")
     tone.add_argument("--lang", choices=["ru", "en"])
@@ -276,6 +282,20 @@ def _edited_text(app: App, args) -> str:
         return handle.read()
 
 
+def cmd_outbox(app: App, args) -> int:
+    from assistant.outboxdesk import OutboxDesk
+    desk = OutboxDesk(app)
+    if args.action == "list":
+        rows = desk.rows(include_sent=args.all)
+        print(json.dumps({"outbox": rows}, ensure_ascii=False) if args.json else views.outbox(rows))
+        return 0
+    if args.number is None:
+        return _usage("outbox retry needs a number")
+    said = desk.retry(args.number)
+    print(json.dumps({"mail": args.number, "result": said}) if args.json else said)
+    return 0
+
+
 def cmd_check_tone(app: App, args) -> int:
     text = sys.stdin.read() if args.file == "-" else _read(args.file).decode("utf-8", "replace")
     findings = app.tone.check(text, args.lang)
@@ -356,4 +376,5 @@ COMMANDS = {
     "init": cmd_init, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
     "parse": cmd_parse, "tickets": cmd_tickets, "quarantine": cmd_quarantine,
     "check-tone": cmd_check_tone, "drafts": cmd_drafts, "note": cmd_note, "report": cmd_report,
+    "outbox": cmd_outbox,
 }

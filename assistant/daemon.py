@@ -109,8 +109,8 @@ class Daemon:
         raws = [fetched.read() for fetched in batch.messages]
         understood = self.app.understanding.understand(raws, self.app.clock())
         with self.app.store.session() as session:
-            items = [(raw, fetched.source, ahead)
-                     for fetched, raw, ahead in zip(batch.messages, raws, understood)]
+            items = ((raw, fetched.source, ahead)
+                     for fetched, raw, ahead in zip(batch.messages, raws, understood))
             for outcome in self.app.walk.process_batch(session, items):
                 tally.add(outcome)
             row = session.exec(select(MailboxCursor).where(

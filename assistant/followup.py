@@ -28,13 +28,21 @@ class FollowUps:
         self.outbox = Outbox(app.settings, app.store, app.clock)
         self.notices = Notices(app.settings.templates_dir)
         self._signer: conversation.Signer | None = None
+        self._access = None
 
     def steps(self):
         return (self.acknowledge,)
 
     def interceptors(self):
         from assistant.worklog import WorkLog
-        return (self.consultant_mail, WorkLog(self.app).from_mail)
+        return (self.consultant_mail, self.access.from_mail, WorkLog(self.app).from_mail)
+
+    @property
+    def access(self):
+        if self._access is None:
+            from assistant.access import OwnerApproval
+            self._access = OwnerApproval(self)
+        return self._access
 
     def signer(self, session: Session) -> conversation.Signer:
         if self._signer is None:

@@ -92,6 +92,7 @@ class Ticket(SQLModel, table=True):
     category: str = "question"
     language: str = "ru"
     assignee: str | None = None     # a consultant's address
+    approver: str | None = None     # the business owner who must approve an access request
     created_at: datetime | None = _when(nullable=False)
     updated_at: datetime | None = _when(nullable=False)
     first_response_due: datetime | None = _when()
@@ -244,7 +245,9 @@ class Draft(SQLModel, table=True):
 class OutboxMail(SQLModel, table=True):
     """A mail to send, built once: the row is the promise it goes out once and only once."""
 
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    # The second index serves the per-recipient cap on automatic mail (Outbox.blocked).
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_recipients_created", "recipients", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(sa_column_kwargs={"unique": True})

@@ -181,7 +181,8 @@ class Outbox:
         """After a crash, a mail caught between 'sending' and 'sent' may have gone out.
 
         Sending it again could reach the client twice, so it is set aside as 'uncertain'
-        for the operator instead (`assistant outbox`), and logged.
+        for the operator instead (`assistant outbox`, then `assistant outbox retry N`
+        once the Sent folder or the client says it did not arrive), and logged.
         """
         with self.store.session() as session:
             rows = session.exec(select(OutboxMail).where(OutboxMail.status == "sending")).all()

@@ -83,9 +83,9 @@ class Understanding:
         for raw in raws:
             yield self._local.read(raw, now)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
 

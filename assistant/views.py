@@ -153,6 +153,14 @@ def draft(d: dict) -> str:
     return "\n".join(lines)
 
 
+def outbox(rows: list[dict]) -> str:
+    if not rows:
+        return "Nothing waits in the outbox."
+    return table(["#", "status", "kind", "ticket", "to", "tries", "why"],
+                 [[str(r["id"]), r["status"], r["kind"], f"#{r['ticket']}" if r["ticket"] else "-",
+                   r["to"], str(r["attempts"]), r["error"] or "-"] for r in rows])
+
+
 def findings(text: str, found: list) -> str:
     if not found:
         return "No tone problems found."

@@ -115,26 +115,32 @@ class Walk:
         _log(outcome, source, digest)
         return outcome
 
-    def process_batch(self, session: Session, items: list[tuple[bytes, str, Understood | None]]
-                      ) -> list[Outcome]:
+    def process_batch(self, session: Session,
+                      items: Iterable[tuple[bytes, str, Understood | None]]) -> list[Outcome]:
         """Walk a batch inside the caller's transaction; same fates as process_in one by one.
+
+        `items` may be a generator: each message is walked as soon as it is understood,
+        so a worker process reads the next ones meanwhile.
 
         The batch first runs under a single savepoint, because a savepoint per message costs
         two statements and a flush each. Should any message fail, that savepoint is rolled
         back and the batch is walked again message by message, each in its own savepoint,
         so the failure is quarantined and the others keep their fates.
         """
+        seen: list[tuple[bytes, str, Understood | None]] = []
         try:
             with session.begin_nested():
                 outcomes = []
                 for raw, source, ahead in items:
+                    seen.append((raw, source, ahead))
                     digest = ahead.digest if ahead else hashlib.sha256(raw).hexdigest()
                     outcomes.append(self._walk(session, raw, digest, source, False, ahead))
         except Exception:  # noqa: BLE001 - replayed carefully below
-            log.info("walk: a message in the batch failed; walking the %d one by one", len(items))
+            seen.extend(items)          # whatever the generator had not yielded yet
+            log.info("walk: a message in the batch failed; walking the %d one by one", len(seen))
             return [self.process_in(session, raw, source, understood=ahead)
-                    for raw, source, ahead in items]
-        for (raw, source, ahead), outcome in zip(items, outcomes):
+                    for raw, source, ahead in seen]
+        for (raw, source, ahead), outcome in zip(seen, outcomes):
             _log(outcome, source, ahead.digest if ahead else "")
         return outcomes
 

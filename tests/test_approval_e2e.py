@@ -71,17 +71,19 @@ def test_a_new_mail_gets_its_acknowledgement_threaded_in_the_clients_mailbox(wor
     assert "#1" in ack.get_content()
 
 
-def new_draft(app, daemon):
+def approval_request(world, dovecot, smtp_sink):
+    """The client writes, a consultant's draft is made; returns the mail asking to approve it."""
+    app, daemon, support, consultant, client = world
+    deliver(smtp_sink, mail(sender=client, to=support), support)
+    cycle(daemon)
     app.drafts.new(1, "need_info", missing=["номер накладной"])
     daemon.send()
+    return inbox_of(dovecot, consultant)[-1]
 
 
 def test_a_consultants_emailed_ok_sends_the_draft(world, dovecot, smtp_sink):
     app, daemon, support, consultant, client = world
-    deliver(smtp_sink, mail(sender=client, to=support), support)
-    cycle(daemon)
-    new_draft(app, daemon)
-    request = inbox_of(dovecot, consultant)[-1]
+    request = approval_request(world, dovecot, smtp_sink)
     assert "номер накладной" in request.get_content()
     deliver(smtp_sink, reply_to(request, consultant, "Согласовано", support), support)
     cycle(daemon)
@@ -92,10 +94,7 @@ def test_a_consultants_emailed_ok_sends_the_draft(world, dovecot, smtp_sink):
 
 def test_an_edited_approval_sends_the_edited_text(world, dovecot, smtp_sink):
     app, daemon, support, consultant, client = world
-    deliver(smtp_sink, mail(sender=client, to=support), support)
-    cycle(daemon)
-    new_draft(app, daemon)
-    request = inbox_of(dovecot, consultant)[-1]
+    request = approval_request(world, dovecot, smtp_sink)
     edited = "Анна, пришлите, пожалуйста, номер накладной — посмотрю сегодня до 16:00."
     deliver(smtp_sink, reply_to(request, consultant, edited, support), support)
     cycle(daemon)
@@ -105,10 +104,7 @@ def test_an_edited_approval_sends_the_edited_text(world, dovecot, smtp_sink):
 
 def test_a_forged_approval_does_nothing(world, dovecot, smtp_sink):
     app, daemon, support, consultant, client = world
-    deliver(smtp_sink, mail(sender=client, to=support), support)
-    cycle(daemon)
-    new_draft(app, daemon)
-    request = inbox_of(dovecot, consultant)[-1]
+    request = approval_request(world, dovecot, smtp_sink)
     before = len(inbox_of(dovecot, client))
     # The right thread from the wrong person, and the right person with a wrong token.
     deliver(smtp_sink, reply_to(request, "mallory@evil.example", "ok", support), support)
