@@ -326,7 +326,6 @@ def cmd_note(app: App, args) -> int:
 
 def cmd_report(app: App, args) -> int:
     from assistant.summary import row_json
-    from assistant.timetable import Readers
     checkpoints, now = app.checkpoints, app.clock()
     with app.store.session() as session:
         since = checkpoints.last_summary_at(session)
@@ -350,9 +349,16 @@ def cmd_report(app: App, args) -> int:
         print(json.dumps({"generated_at": now.isoformat(), "since": since.isoformat() if since else None,
                           "incidents": [row_json(r) for r in rows]}, ensure_ascii=False))
         return 0
-    ours = Readers("", (), app.settings["support.language"])
-    print(checkpoints.summary.render(rows, ours, now, checkpoints.next_slot(now))[1], end="")
+    print(summary_text(app, rows, now), end="")
     return 0
+
+
+def summary_text(app: App, rows: list, now) -> str:
+    """The manager summary as our own managers read it, in the support language."""
+    from assistant.timetable import Readers
+    ours = Readers("", (), app.settings["support.language"])
+    checkpoints = app.checkpoints
+    return checkpoints.summary.render(rows, ours, now, checkpoints.next_slot(now))[1]
 
 
 def cmd_run(app: App, args) -> int:

@@ -90,6 +90,11 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
     print(f"\n   draft {draft_id}: {app.drafts.show(draft_id)['status']}")
     _say("8. Ticket #1 now")
     print(_indent(views.ticket(app.ticket_detail(1)), limit=40))
+    _say("9. What the managers see (assistant report)")
+    from assistant.cli import summary_text
+    with app.store.session() as session:
+        rows = app.checkpoints.summary.collect(session, app.clock(), None)
+    print(_indent(summary_text(app, rows, app.clock()), limit=45))
     print("\nEverything the demo started is stopped and its files are removed.")
     return 0
 

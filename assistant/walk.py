@@ -128,13 +128,14 @@ class Walk:
         so the failure is quarantined and the others keep their fates.
         """
         seen: list[tuple[bytes, str, Understood | None]] = []
+        known = _Known()
         try:
             with session.begin_nested():
                 outcomes = []
                 for raw, source, ahead in items:
                     seen.append((raw, source, ahead))
                     digest = ahead.digest if ahead else hashlib.sha256(raw).hexdigest()
-                    outcomes.append(self._walk(session, raw, digest, source, False, ahead))
+                    outcomes.append(self._walk(session, raw, digest, source, False, ahead, known))
         except Exception:  # noqa: BLE001 - replayed carefully below
             seen.extend(items)          # whatever the generator had not yielded yet
             log.info("walk: a message in the batch failed; walking the %d one by one", len(seen))
@@ -145,10 +146,11 @@ class Walk:
         return outcomes
 
     def _walk(self, session: Session, raw: bytes, digest: str, source: str,
-              retry: bool, understood: Understood | None = None) -> Outcome:
+              retry: bool, understood: Understood | None = None,
+              known: "_Known | None" = None) -> Outcome:
         now = self.clock()
-        kept = session.exec(select(RawMessage.content_hash).where(
-            RawMessage.content_hash == digest)).first() is not None
+        known = known or _Known()
+        kept = known.has_bytes(session, digest)
         if kept and not retry:
             return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
         if not kept:
@@ -158,7 +160,7 @@ class Walk:
         except Unparseable as exc:
             return quarantine(session, digest, str(exc), source, now)
         verdict = understood.verdict if understood else None
-        if session.exec(select(Message.id).where(Message.message_id == mail.message_id)).first():
+        if known.has_message_id(session, mail.message_id):
             return Outcome(Fate.DUPLICATE, mail.message_id, reason="Message-ID already stored")
         for intercept in self.interceptors:
             settled = intercept(session, mail, now)
@@ -226,6 +228,35 @@ class Walk:
         if session.get(RawMessage, digest) is None:
             self._keep(session, raw, digest)
         return quarantine(session, digest, reason[:500], source, self.clock())
+
+
+class _Known:
+    """What a batch has already stored, so the duplicate checks need not flush.
+
+    A query would first write every pending row of the batch (autoflush) one statement
+    at a time; remembering this batch's own hashes and Message-IDs lets the queries run
+    without flushing and the rows go out together.
+    """
+
+    def __init__(self):
+        self.hashes: set[str] = set()
+        self.message_ids: set[str] = set()
+
+    def has_bytes(self, session: Session, digest: str) -> bool:
+        if digest in self.hashes:
+            return True
+        self.hashes.add(digest)
+        with session.no_autoflush:
+            return session.exec(select(RawMessage.content_hash).where(
+                RawMessage.content_hash == digest)).first() is not None
+
+    def has_message_id(self, session: Session, message_id: str) -> bool:
+        if message_id in self.message_ids:
+            return True
+        self.message_ids.add(message_id)
+        with session.no_autoflush:
+            return session.exec(select(Message.id).where(
+                Message.message_id == message_id)).first() is not None
 
 
 def _log(outcome: Outcome, source: str, digest: str) -> None:
