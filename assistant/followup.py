@@ -59,7 +59,8 @@ class FollowUps:
                    automatic: bool = False) -> Draft:
         """Render `situation` for the ticket, check its tone, and keep it as a draft."""
         from assistant.replycontext import context_for
-        ctx = context_for(session, self.app, ticket, now, extra or {})
+        ctx = context_for(session, self.app, ticket, now, extra or {},
+                          quote_first=situation == "acknowledgement")
         rendered = self.app.drafter.draft(situation, ctx)
         draft = Draft(ticket_id=ticket.id, situation=situation, language=rendered.language,
                       template=rendered.template, subject=rendered.subject, text=rendered.text,
@@ -103,7 +104,9 @@ class FollowUps:
 
     def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
         ticket.assignee = ticket.assignee or self.pick_consultant(session, ticket)
-        first = last_client_message(session, ticket)
+        # The acknowledgement answers the mail that opened the ticket, even when the
+        # client wrote again before it went out.
+        first = last_client_message(session, ticket, first=True)
         auto = bool(self.settings["approval.auto_send_acknowledgement"])
         draft = self.make_draft(session, ticket, "acknowledgement", now,
                                 in_reply_to=first.message_id if first else None, automatic=auto)
@@ -237,10 +240,11 @@ def client_words(text: str, limit: int = 300) -> str:
     return words if len(words) <= limit else words[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def last_client_message(session: Session, ticket: Ticket) -> Message | None:
+def last_client_message(session: Session, ticket: Ticket, first: bool = False) -> Message | None:
+    """The client's newest mail on the ticket (with first, the one that opened it)."""
     # Only the client's own mail: a consultant's approval reply is kept on the ticket too.
-    return session.exec(select(Message).where(Message.ticket_id == ticket.id,
-                                              Message.direction == "in",
-                                              Message.fate.in_((Fate.NEW_TICKET.value,
-                                                                Fate.REPLY.value)))
-                        .order_by(Message.received_at.desc(), Message.id.desc())).first()
+    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in",
+                                  Message.fate.in_((Fate.NEW_TICKET.value, Fate.REPLY.value)))
+    if first:
+        return session.exec(query.order_by(Message.received_at, Message.id)).first()
+    return session.exec(query.order_by(Message.received_at.desc(), Message.id.desc())).first()

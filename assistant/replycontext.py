@@ -10,11 +10,12 @@ from assistant.drafting import ReplyContext
 from assistant.models import Client, Ticket
 
 
-def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dict) -> ReplyContext:
+def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dict,
+                quote_first: bool = False) -> ReplyContext:
     """The ReplyContext for `ticket`; `extra` carries situation-specific values."""
     from assistant.followup import client_words, last_client_message
     client = session.get(Client, ticket.client_id)
-    last = last_client_message(session, ticket)
+    last = last_client_message(session, ticket, first=quote_first)
     consultant = next((p for p in app.settings.consultants if p.email == ticket.assignee), None)
     next_contact = extra.pop("next_contact_at", None) or _next_contact(app, ticket, client, now)
     return ReplyContext(

@@ -138,3 +138,15 @@ def test_a_loop_with_an_auto_responder_stops_after_one_mail(world, dovecot, smtp
     assert len(inbox_of(dovecot, client)) == 1
     with app.store.session() as session:
         assert len(session.exec(select(OutboxMail).where(OutboxMail.recipients == client)).all()) == 1
+
+
+def test_the_acknowledgement_quotes_the_mail_that_opened_the_ticket(world, dovecot, smtp_sink):
+    app, daemon, support, _consultant, client = world
+    deliver(smtp_sink, mail(sender=client, to=support, subject="Отчёт",
+                            body="Отчёт по остаткам не формируется с утра."), support)
+    deliver(smtp_sink, mail(sender=client, to=support, subject="Re: Отчёт", msgid="q2@romashka.example",
+                            In_Reply_To="<q1@romashka.example>", body="Скриншот пришлю позже."), support)
+    cycle(daemon)
+    [ack] = inbox_of(dovecot, client)
+    assert "Отчёт по остаткам не формируется" in ack.get_content()
+    assert ack["In-Reply-To"] == "<q1@romashka.example>"
