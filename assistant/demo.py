@@ -15,7 +15,8 @@ from assistant import config, views
 from assistant.app import App
 from assistant.daemon import Daemon
 from assistant.errors import AssistantError
-from assistant.mailserver import Dovecot, SmtpSink, dovecot_binary
+from assistant.mailserver import Dovecot, dovecot_binary
+from assistant.smtpsink import SmtpSink
 from assistant.samples import SUPPORT, all_samples
 
 log = logging.getLogger("assistant.demo")

@@ -11,7 +11,7 @@ from assistant import conversation
 from assistant.errors import NotFound, Rejected
 from assistant.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Fate, Message,
                               Quarantine, Status, Ticket, TicketChange)
-from assistant.walk import Outcome, quarantine, raw_bytes
+from assistant.walk import Outcome, raw_bytes
 
 SETTABLE = {"priority": PRIORITIES, "status": tuple(s.value for s in Status),
             "category": None, "assignee": None}

@@ -11,7 +11,8 @@ import pytest
 
 from assistant.config import Settings, defaults
 from assistant.inbox import Backoff, Inbox
-from assistant.mailserver import Dovecot, SmtpSink, dovecot_binary
+from assistant.mailserver import Dovecot, dovecot_binary
+from assistant.smtpsink import SmtpSink
 
 # Short delays so a test that reconnects waits fractions of a second, not minutes.
 FAST_BACKOFF = Backoff(first=0.05, cap=0.5, attempts=12)

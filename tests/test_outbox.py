@@ -6,7 +6,6 @@ import email
 from email.policy import default as default_policy
 
 import pytest
-from sqlmodel import select
 
 from assistant.models import OutboxMail
 from assistant.outbox import Letter, Outbox, build

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from assistant.models import Client, Fate, Message, Quarantine, RawMessage, Ticket
-from support import SUPPORT, Clock, make_app, mail
+from support import SUPPORT, make_app, mail
 
 
 @pytest.fixture
