@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -138,12 +139,31 @@ def client_for(mail: Incoming, session: Session, settings: Settings, now: dateti
     client = session.exec(select(Client).where(Client.email == mail.from_address)).first()
     if client is None:
         client = Client(email=mail.from_address, name=mail.from_name,
-                        internal=settings.is_internal(mail.from_address), created_at=now)
+                        internal=settings.is_internal(mail.from_address), created_at=now,
+                        timezone=zone_of(mail.date, settings["support.timezone"]))
         session.add(client)
         session.flush()
     elif mail.from_name and not client.name:
         client.name = mail.from_name
     return client
+
+
+def zone_of(sent: datetime | None, support_zone: str) -> str | None:
+    """The client's time zone as their Date header shows it, when it differs from ours.
+
+    Only a whole-hour offset other than ours and other than UTC is taken: many servers
+    stamp +0000 whatever the sender's clock says. "+0500" → "Etc/GMT-5" (the IANA name
+    for UTC+5 has the sign turned round).
+    """
+    if sent is None or sent.utcoffset() is None:
+        return None
+    offset = sent.utcoffset()
+    if offset == ZoneInfo(support_zone).utcoffset(sent.replace(tzinfo=None)):
+        return None
+    seconds = int(offset.total_seconds())
+    if seconds == 0 or seconds % 3600 or abs(seconds) > 14 * 3600:
+        return None
+    return f"Etc/GMT{-seconds // 3600:+d}"
 
 
 def open_ticket(mail: Incoming, client: Client, session: Session, settings: Settings,

@@ -55,6 +55,7 @@ class Desk:
             "seconds_left": int((due - now).total_seconds()) if due else None,
             "created": ticket.created_at.isoformat(),
             "timezone": self.settings["support.timezone"],
+            "client_timezone": client.timezone,
         }
 
     def ticket_detail(self, number: int) -> dict:

@@ -50,6 +50,20 @@ def local(iso: str | None, tz: str) -> str:
     return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
 
 
+def zone_name(tz: str) -> str:
+    """"Etc/GMT-5" as people write it: "UTC+5"."""
+    if tz.startswith("Etc/GMT") and len(tz) > 7:
+        return "UTC" + ("+" if tz[7] == "-" else "-") + tz[8:]
+    return tz
+
+
+def _for_client(d: dict) -> str:
+    zone = d.get("client_timezone")
+    if not zone or not d["due"]:
+        return ""
+    return f"; for the client {local(d['due'], zone)} {zone_name(zone)}"
+
+
 def tickets(rows: list[dict]) -> str:
     if not rows:
         return "No open tickets."
@@ -66,7 +80,7 @@ def ticket(d: dict) -> str:
              f"status:   {d['status']}    priority: {d['priority']}"
              + ("  CRITICAL" if d["critical"] else "") + f"    category: {d['category']}",
              f"due:      {d['due_kind']} {local(d['due'], d['timezone'])} "
-             f"({left(d['seconds_left'])}, {d['timezone']})"]
+             f"({left(d['seconds_left'])}, {d['timezone']})" + _for_client(d)]
     for reason in d["reasons"]:
         lines.append(f"          {reason['effect']}: «{reason['text']}» ({reason['rule']})")
     for m in d["messages"]:

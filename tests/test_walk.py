@@ -212,3 +212,19 @@ def test_priority_reasons_are_kept_on_the_ticket(app):
     assert detail["critical"] and detail["priority"] == "critical"
     assert detail["reasons"] and all(r["text"] for r in detail["reasons"])
     assert json.loads(ticket(app, outcome.ticket_id).priority_reasons)
+
+
+def test_a_client_in_another_time_zone_reads_times_in_their_own(app):
+    # Written at 12:00 in Yekaterinburg (UTC+5), which is 10:00 in Moscow.
+    raw = mail(sender="Олег <oleg@ural.example>", msgid="z1@ural.example").replace(
+        b"Date: Mon, 23 Nov 2026 07:00:00 +0000", b"Date: Mon, 23 Nov 2026 12:00:00 +0500")
+    outcome = walk(app, raw)
+    detail = app.ticket_detail(outcome.ticket_id)
+    assert detail["client_timezone"] == "Etc/GMT-5"
+    app.follow.acknowledge_due()
+    with app.store.session() as session:
+        from assistant.models import Draft
+        ack = session.exec(select(Draft)).one()
+    due = ticket(app, outcome.ticket_id).first_response_due
+    from zoneinfo import ZoneInfo
+    assert due.astimezone(ZoneInfo("Etc/GMT-5")).strftime("%H:%M") in ack.text
