@@ -150,3 +150,13 @@ def test_the_acknowledgement_quotes_the_mail_that_opened_the_ticket(world, dovec
     [ack] = inbox_of(dovecot, client)
     assert "Отчёт по остаткам не формируется" in ack.get_content()
     assert ack["In-Reply-To"] == "<q1@romashka.example>"
+
+
+def test_a_copy_of_every_reply_lands_in_the_support_mailboxs_sent_folder(world, dovecot, smtp_sink):
+    app, daemon, support, _consultant, client = world
+    deliver(smtp_sink, mail(sender=client, to=support), support)
+    cycle(daemon)
+    [ack] = inbox_of(dovecot, client)
+    sent = [email.message_from_bytes(raw, policy=default_policy)
+            for raw in dovecot.messages(support, folder="Sent")]
+    assert [m["Message-ID"] for m in sent] == [ack["Message-ID"]]
