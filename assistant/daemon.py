@@ -146,7 +146,7 @@ class Daemon:
         seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
         if self.settings["imap.host"] and self._inbox is not None:
             try:
-                self._inbox.wait(seconds)
+                self._inbox.wait(seconds, stop=self.stopping.is_set)
                 return
             except MailboxUnavailable as exc:
                 log.warning("daemon: %s", exc)

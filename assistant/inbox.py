@@ -28,6 +28,8 @@ DELETED = b"\\Deleted"
 # RFC 2177 section 3: a server may drop a client idle for 30 minutes, so IDLE is
 # ended and issued again well before 29.
 IDLE_RENEW_SECONDS = 25 * 60
+# How often a wait asks whether the daemon was told to stop.
+STOP_CHECK_SECONDS = 1.0
 # Large messages come in pieces of this size, straight to a file on disk.
 PIECE_BYTES = 1024 * 1024
 SECURITY_CHOICES = ("ssl", "starttls", "none")
@@ -287,12 +289,13 @@ class Inbox:
 
     # -- waiting ----------------------------------------------------------------------
 
-    def wait(self, timeout: float) -> bool:
+    def wait(self, timeout: float, stop: Callable[[], bool] = lambda: False) -> bool:
         """Wait up to `timeout` seconds for new mail; True when some arrived (or may have).
 
         Uses IDLE (RFC 2177) on the first folder when the server offers it and imap.idle
         is on, else looks every imap.poll_seconds. With several folders, IDLE watches one
         only, so the wait is capped at imap.poll_seconds for the sake of the others.
+        `stop` is asked about once a second: a daemon told to stop does not sit out the wait.
         """
         folder = self.folders[0]
         if len(self.folders) > 1:
@@ -300,11 +303,11 @@ class Inbox:
         deadline = time.monotonic() + timeout
         use_idle = self.use_idle and self.with_reconnect(lambda c: c.has_capability("IDLE"), "capability")
         if not use_idle:
-            return self._poll(folder, deadline)
+            return self._poll(folder, deadline, stop)
         if self.with_reconnect(lambda client: self._grew(client, folder), f"select {folder}"):
             return True
         try:
-            return self._idle(self._client, deadline)
+            return self._idle(self._client, deadline, stop)
         except _CONNECTION_LOST as exc:
             # The next fetch reconnects with back-off; mail may have come meanwhile.
             self._drop()
@@ -317,33 +320,39 @@ class Inbox:
         known = self._uidnext.setdefault(folder, uidnext)
         return uidnext > known
 
-    def _poll(self, folder: str, deadline: float) -> bool:
-        while True:
-            if self.with_reconnect(lambda client: self._grew(client, folder), f"look at {folder}"):
-                return True
+    def _poll(self, folder: str, deadline: float, stop: Callable[[], bool]) -> bool:
+        next_look = time.monotonic()
+        while not stop():
+            if time.monotonic() >= next_look:
+                if self.with_reconnect(lambda client: self._grew(client, folder), f"look at {folder}"):
+                    return True
+                next_look = time.monotonic() + self.poll_seconds
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._sleep(min(self.poll_seconds, remaining))
+            self._sleep(max(0.0, min(next_look - time.monotonic(), remaining, STOP_CHECK_SECONDS)))
+        return False
 
-    def _idle(self, client: IMAPClient, deadline: float) -> bool:
-        while time.monotonic() < deadline:
+    def _idle(self, client: IMAPClient, deadline: float, stop: Callable[[], bool]) -> bool:
+        while time.monotonic() < deadline and not stop():
             segment_end = min(deadline, time.monotonic() + IDLE_RENEW_SECONDS)
             client.idle()
             try:
-                if _arrived_while_idle(client, segment_end):
+                if _arrived_while_idle(client, segment_end, stop):
                     return True
             finally:
                 client.idle_done()
         return False
 
 
-def _arrived_while_idle(client: IMAPClient, until: float) -> bool:
-    while (remaining := until - time.monotonic()) > 0:
-        responses = client.idle_check(timeout=remaining)
+def _arrived_while_idle(client: IMAPClient, until: float, stop: Callable[[], bool]) -> bool:
+    while (remaining := until - time.monotonic()) > 0 and not stop():
+        piece = min(remaining, STOP_CHECK_SECONDS)
+        started = time.monotonic()
+        responses = client.idle_check(timeout=piece)
         if any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
             return True
-        if not responses and until - time.monotonic() > 0.5:
+        if not responses and time.monotonic() - started < piece - 0.25:
             # imapclient returns nothing early when the server closed the line;
             # ending IDLE then raises, which is what tells us.
             return False
