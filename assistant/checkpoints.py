@@ -155,7 +155,7 @@ class Checkpoints:
         follow = self.app.follow
         signer = conversation.signer_for(self.app.settings, session)
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
-                                     self.app.settings["support.name"])
+                                     self.app.settings.support_name(draft.language))
         letter = replace(letter, extra_headers=AUTO_GENERATED)
         row = follow.outbox.queue(session, letter, kind="progress", ticket_id=draft.ticket_id,
                                   draft_id=draft.id)

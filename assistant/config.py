@@ -52,7 +52,8 @@ KEYS: tuple[Key, ...] = (
     Key("smtp", "password_file", "", "or a file holding it"),
     Key("support", "address", "support@example.com", "the address clients write to"),
     Key("support", "aliases", [], "other addresses that reach the same mailbox"),
-    Key("support", "name", "Support team", "shown in From: of every reply"),
+    Key("support", "name", "Служба поддержки", "signs Russian letters; shown in From: of every reply"),
+    Key("support", "name_en", "Support team", "signs English letters; empty: the same as name"),
     Key("support", "company_domains", ["example.com"], "their people are clients too (internal)"),
     Key("support", "timezone", "Europe/Moscow", "business hours and report times are read in it"),
     Key("support", "language", "ru", "the language used when a message gives no clue"),
@@ -131,6 +132,12 @@ class Settings:
     def support_addresses(self) -> frozenset[str]:
         own = [self.get("support", "address"), *self.get("support", "aliases")]
         return frozenset(a.strip().lower() for a in own if a)
+
+    def support_name(self, lang: str) -> str:
+        """The team's name as a letter in `lang` signs it."""
+        if lang == "en" and self.get("support", "name_en"):
+            return self.get("support", "name_en")
+        return self.get("support", "name")
 
     def is_internal(self, address: str) -> bool:
         domain = address.rpartition("@")[2].lower()

@@ -36,8 +36,7 @@ def demo_settings(root: Path, dovecot: Dovecot, sink: SmtpSink) -> config.Settin
         imap__host=dovecot.host, imap__port=dovecot.port, imap__security="none",
         imap__username=SUPPORT, imap__password_file=str(root / "imap.secret"),
         imap__poll_seconds=1, smtp__host=sink.host, smtp__port=sink.port, smtp__security="none",
-        support__address=SUPPORT, support__name="Служба поддержки",
-        support__company_domains=["example.com"])
+        support__address=SUPPORT, support__company_domains=["example.com"])
 
 
 def run_demo(keep: bool = False) -> int:

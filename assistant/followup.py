@@ -128,8 +128,8 @@ class FollowUps:
         signer = self.signer(session)
         consultant = next((p for p in self.settings.consultants
                            if p.email == (draft.decided_by or draft.consultant)), None)
-        from_name = (f"{consultant.name}, {self.settings['support.name']}" if consultant
-                     else self.settings["support.name"])
+        team = self.settings.support_name(draft.language)
+        from_name = f"{consultant.name}, {team}" if consultant else team
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, self.domain),
                                      from_name, automatic=draft.automatic)
         row = self.outbox.queue(session, letter, kind=draft.situation, ticket_id=draft.ticket_id,

@@ -26,7 +26,7 @@ def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dic
         client_words=client_words(last.visible_text or last.text) if last else "",
         now=now, next_contact_at=next_contact, priority=ticket.priority,
         critical=ticket.critical, consultant_name=consultant.name if consultant else "",
-        support_name=app.settings["support.name"], extra=extra)
+        support_name=app.settings.support_name(ticket.language), extra=extra)
 
 
 def _next_contact(app, ticket: Ticket, client: Client, now: datetime) -> datetime:

@@ -129,7 +129,7 @@ class Summary:
         words = TimeWords(lang, zone, now)
         incidents = [self._incident(row, readers, words) for row in rows if _sees(readers, row)]
         values = dict(incidents=incidents, language=lang, client_tz=zone, now=now,
-                      next_contact_at=next_at, support_name=self.settings["support.name"],
+                      next_contact_at=next_at, support_name=self.settings.support_name(lang),
                       client_name=readers.name if readers.domain is None else "", tag="",
                       subject="", reader_is_client=readers.domain is not None)
         subject, text = _split(self._render(f"{lang}/{SITUATION}/1.txt.j2", values))
