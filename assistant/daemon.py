@@ -103,9 +103,10 @@ class Daemon:
         batch = inbox.fetch_new(folder, cursor)
         if not batch.messages and not batch.reset and cursor == batch.cursor:
             return False
-        # The fates and the cursor commit together; only then is the server told the
-        # messages are done. A crash in between re-reads the batch, and the walk calls
-        # every message it already has a duplicate, so nothing is lost or doubled.
+        # Order matters. The fates commit first; only then is the server told the messages
+        # are done; only then does the cursor move. A crash before the cursor moves reads
+        # the batch again, the walk calls each message a duplicate and it is marked done
+        # this time, so nothing is lost, doubled, or left unmarked on the server.
         raws = [fetched.read() for fetched in batch.messages]
         understood = self.app.understanding.understand(raws, self.app.clock())
         with self.app.store.session() as session:
@@ -113,13 +114,14 @@ class Daemon:
                      for fetched, raw, ahead in zip(batch.messages, raws, understood))
             for outcome in self.app.walk.process_batch(session, items):
                 tally.add(outcome)
+        if batch.messages:
+            inbox.mark_done(folder, [m.uid for m in batch.messages])
+        with self.app.store.session() as session:
             row = session.exec(select(MailboxCursor).where(
                 MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
             row = row or MailboxCursor(account=account, folder=folder, uidvalidity=0)
             row.uidvalidity, row.last_uid = batch.cursor.uidvalidity, batch.cursor.last_uid
             session.add(row)
-        if batch.messages:
-            inbox.mark_done(folder, [m.uid for m in batch.messages])
         for fetched in batch.messages:
             fetched.discard()
         return batch.more

@@ -143,3 +143,26 @@ def test_sigterm_finishes_the_current_step_and_exits_cleanly(tmp_path, mailbox_s
     _out, err = daemon.communicate(timeout=10)
     assert daemon.returncode == 0
     assert "stopped cleanly" in err
+
+
+def test_a_crash_between_storing_and_marking_done_leaves_nothing_unmarked(
+        tmp_path, mailbox_settings, dovecot, mail_user, monkeypatch):
+    from assistant.inbox import Inbox
+    for number in range(3):
+        dovecot.append(mail_user, mail(msgid=f"u{number}@x.example", sender=f"u{number}@x.example"))
+    app = App(mailbox_settings)
+    daemon = Daemon(app)
+
+    def crash(self, folder, uids):
+        raise RuntimeError("killed before the server heard")
+
+    monkeypatch.setattr(Inbox, "mark_done", crash)
+    with pytest.raises(RuntimeError):
+        daemon.read_mail()
+    monkeypatch.undo()
+    daemon._close_inbox()
+    again = Daemon(App(mailbox_settings)).read_mail().as_dict()
+    assert again["duplicates"] == 3 and again["new_tickets"] == 0
+    with dovecot.client(mail_user) as client:
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["KEYWORD", "$Ticketed"])) == 3
