@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any
 from assistant.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-# Rules and templates ship beside the package in a source checkout; an installed
-# copy carries them inside the package (see MANIFEST / package data).
-_SHIPPED = PACKAGE_ROOT.parent if (PACKAGE_ROOT.parent / "rules").is_dir() else PACKAGE_ROOT
+# Rules and templates sit beside the package in a checkout (and in an editable install);
+# a wheel carries them to <prefix>/share/assistant (pyproject's data-files).
+_SHIPPED = next((place for place in (PACKAGE_ROOT.parent, Path(sys.prefix) / "share" / "assistant")
+                 if (place / "rules").is_dir()), PACKAGE_ROOT.parent)
 
 
 @dataclass(frozen=True)
