@@ -243,20 +243,18 @@ class _Known:
         self.message_ids: set[str] = set()
 
     def has_bytes(self, session: Session, digest: str) -> bool:
-        if digest in self.hashes:
-            return True
-        self.hashes.add(digest)
-        with session.no_autoflush:
-            return session.exec(select(RawMessage.content_hash).where(
-                RawMessage.content_hash == digest)).first() is not None
+        return _stored_or_seen(session, self.hashes, RawMessage.content_hash, digest)
 
     def has_message_id(self, session: Session, message_id: str) -> bool:
-        if message_id in self.message_ids:
-            return True
-        self.message_ids.add(message_id)
-        with session.no_autoflush:
-            return session.exec(select(Message.id).where(
-                Message.message_id == message_id)).first() is not None
+        return _stored_or_seen(session, self.message_ids, Message.message_id, message_id)
+
+
+def _stored_or_seen(session: Session, seen: set[str], column, value: str) -> bool:
+    if value in seen:
+        return True
+    seen.add(value)
+    with session.no_autoflush:
+        return session.exec(select(column).where(column == value)).first() is not None
 
 
 def _log(outcome: Outcome, source: str, digest: str) -> None:
