@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, select
 
-from assistant import approval, conversation, promises, timetable, worklog
+from assistant import approval, promises, timetable, worklog
 from assistant.alerts import Alerts
 from assistant.models import Draft, Message, ProgressCheckpoint, ScheduleRun, Ticket
 from assistant.rhythm import OpenTicket, Rhythm, open_tickets
@@ -153,7 +153,7 @@ class Checkpoints:
         which a timed report cannot start) does not count it.
         """
         follow = self.app.follow
-        signer = conversation.signer_for(self.app.settings, session)
+        signer = follow.signer(session)
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
                                      self.app.settings.support_name(draft.language))
         letter = replace(letter, extra_headers=AUTO_GENERATED)
