@@ -11,6 +11,8 @@ from pathlib import Path
 from assistant import config, views
 from assistant.app import App
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected
+from assistant.models import utcnow
+from assistant.walk import Clock
 
 log = logging.getLogger("assistant.cli")
 
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock = utcnow) -> int:
+    """Run one command; `clock` is where every "now" of the run comes from (tests pass theirs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         path = config.locate(args.config)
         if args.command == "init" and path is not None and not path.exists():
             path = None       # init is what writes it
-        return COMMANDS[args.command](App(config.load(path)), args)
+        return COMMANDS[args.command](App(config.load(path), clock=clock), args)
     except (Rejected, NotFound, ConfigError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 1
@@ -133,7 +136,7 @@ def cmd_init(app: App, args) -> int:
     else:
         target.write_text(config.starter_toml(), encoding="utf-8")
         print(f"wrote {target}: fill in [imap], [smtp] and [support], then run `assistant run`")
-        app = App(config.load(target))
+        app = App(config.load(target), clock=app.clock)
     app.store  # creating the store migrates the database
     print(f"database ready: {app.settings.database_url}")
     return 0

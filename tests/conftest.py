@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +15,31 @@ from assistant.config import Settings, defaults
 from assistant.inbox import Backoff, Inbox
 from assistant.mailserver import Dovecot, dovecot_binary
 from assistant.smtpsink import SmtpSink
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-shift", type=float, default=0, metavar="DAYS",
+        help="run the suite with the wall clock moved DAYS ahead (in this process and the "
+             "Python commands it starts), so a test that reads the real date fails today")
+
+
+def pytest_configure(config):
+    days = config.getoption("--clock-shift")
+    if not days:
+        return
+    import time_machine
+    traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=days), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+    os.environ["ASSISTANT_TEST_CLOCK_SHIFT_DAYS"] = str(days)
+    here = str(Path(__file__).parent / "clockshift")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+
+
+def pytest_report_header(config):
+    days = config.getoption("--clock-shift")
+    return [f"wall clock shifted {days:g} days ahead"] if days else []
+
 
 # Short delays so a test that reconnects waits fractions of a second, not minutes.
 FAST_BACKOFF = Backoff(first=0.05, cap=0.5, attempts=12)

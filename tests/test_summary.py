@@ -97,12 +97,12 @@ def test_assistant_report_prints_json_and_queues_mail_with_send(tmp_path, capsys
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "assistant.db"}"\n'
                       f'[support]\naddress = "{SUPPORT}"\n[[managers]]\nname = "Олег"\n'
                       f'email = "{MANAGER.email}"\n', encoding="utf-8")
-    assert cli.main(["--config", str(config), "report", "--json"]) == 0
+    assert cli.main(["--config", str(config), "report", "--json"], clock=clock) == 0
     report = json.loads(capsys.readouterr().out)
     row = next(r for r in report["incidents"] if r["id"] == late)
     assert row["deadline_status"] in ("on_track", "at_risk", "overdue") and row["client"] == "anna@romashka.example"
     assert [d["text"] for d in row["done"]] == ["Нашли непроведённый документ", "Клиент сам удалил проводку"]
-    assert cli.main(["--config", str(config), "report", "--send"]) == 0
+    assert cli.main(["--config", str(config), "report", "--send"], clock=clock) == 0
     assert "summary for oleg@example.com: queued" in capsys.readouterr().out
 
 

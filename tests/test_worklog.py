@@ -33,9 +33,9 @@ def test_assistant_note_logs_an_entry_from_the_command_line(tmp_path, capsys):
                       encoding="utf-8")
     app = make(tmp_path, Clock(), database__url=f"sqlite:///{tmp_path / 'a.db'}")
     number = open_ticket(app, mail())
-    assert cli.main(["--config", str(config), "note", str(number), "Пересчитали", "октябрь"]) == 0
-    assert cli.main(["--config", str(config), "note", str(number), "--internal", "Звонил их ИТ"]) == 0
-    assert cli.main(["--config", str(config), "note", "99", "что-то"]) == 1
+    assert cli.main(["--config", str(config), "note", str(number), "Пересчитали", "октябрь"], clock=app.clock) == 0
+    assert cli.main(["--config", str(config), "note", str(number), "--internal", "Звонил их ИТ"], clock=app.clock) == 0
+    assert cli.main(["--config", str(config), "note", "99", "что-то"], clock=app.clock) == 1
     logged = entries(app)
     assert [(e.text, e.client_visible, e.source) for e in logged] == [
         ("Пересчитали октябрь", True, "cli"), ("Звонил их ИТ", False, "cli")]
