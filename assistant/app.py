@@ -106,8 +106,8 @@ class App:
             for batch in _batches(mails, BATCH):
                 understood = self.understanding.understand([m.raw for m in batch], self.clock())
                 with self.store.session() as session:
-                    items = ((mail.raw, mail.source, ahead) for mail, ahead in zip(batch, understood))
-                    for outcome in self.walk.process_batch(session, items):
+                    messages = [(mail.raw, mail.source) for mail in batch]
+                    for outcome in self.walk.process_batch(session, messages, understood):
                         tally.add(outcome)
                         progress()
         finally:

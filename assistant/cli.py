@@ -158,13 +158,23 @@ def cmd_import(app: App, args) -> int:
 
 
 def cmd_parse(app: App, args) -> int:
+    """One result per file, in the order given; a file that cannot be read says why.
+
+    With --json every file gets its line, an unreadable one `{"file", "error"}`, so a
+    consumer can line the output up with its input.
+    """
     rejected = 0
     for name in args.files:
-        raw = sys.stdin.buffer.read() if name == "-" else _read(name)
         try:
+            raw = sys.stdin.buffer.read() if name == "-" else _read(name)
             understood = app.understand(raw, name)
-        except AssistantError as exc:
-            print(f"assistant: {name}: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - one file's failure is that file's line
+            reason = str(exc) if isinstance(exc, AssistantError) else \
+                f"internal error: {type(exc).__name__}: {exc}"
+            reason = reason.splitlines()[0] if reason else type(exc).__name__
+            print(f"assistant: {name}: {reason}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": name, "error": reason}, ensure_ascii=False))
             rejected += 1
             continue
         if args.json:
@@ -378,7 +388,7 @@ def _read(name: str) -> bytes:
     try:
         return Path(name).read_bytes()
     except OSError as exc:
-        raise Rejected(f"{name}: {exc.strerror}") from exc
+        raise Rejected(exc.strerror or str(exc)) from exc
 
 
 COMMANDS = {

@@ -63,6 +63,9 @@ KEYS: tuple[Key, ...] = (
     Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
     Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
     Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
+    Key("performance", "message_budget_seconds", 5.0,
+        "CPU seconds one message may take to be understood; over it, it is quarantined "
+        "(`quarantine retry` gives it ten times as long); 0: no limit"),
     Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
     Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
 )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import schedule
 from sqlmodel import select
 
-from assistant.errors import MailboxUnavailable
+from assistant.errors import BatchIncomplete, MailboxUnavailable
 from assistant.models import MailboxCursor
 from assistant.walk import Tally
 
@@ -108,23 +108,46 @@ class Daemon:
         # the batch again, the walk calls each message a duplicate and it is marked done
         # this time, so nothing is lost, doubled, or left unmarked on the server.
         raws = [fetched.read() for fetched in batch.messages]
+        messages = [(raw, fetched.source) for fetched, raw in zip(batch.messages, raws)]
         understood = self.app.understanding.understand(raws, self.app.clock())
-        with self.app.store.session() as session:
-            items = ((raw, fetched.source, ahead)
-                     for fetched, raw, ahead in zip(batch.messages, raws, understood))
-            for outcome in self.app.walk.process_batch(session, items):
-                tally.add(outcome)
-        if batch.messages:
-            inbox.mark_done(folder, [m.uid for m in batch.messages])
+        try:
+            with self.app.store.session() as session:
+                outcomes = self.app.walk.process_batch(session, messages, understood)
+        except BatchIncomplete:
+            raise
+        except Exception:  # noqa: BLE001 - the batch's commit failed: one transaction each
+            log.exception("daemon: the batch of %d from %s did not commit; walking them one by one",
+                          len(messages), folder)
+            outcomes = [self._walk_alone(raw, source) for raw, source in messages]
+        done = [fetched.uid for fetched, outcome in zip(batch.messages, outcomes) if outcome]
+        for outcome in filter(None, outcomes):
+            tally.add(outcome)
+        if done:
+            inbox.mark_done(folder, done)
+        # The cursor never passes a message without a committed fate: it is read again.
+        last_uid = batch.cursor.last_uid
+        stuck = [fetched.uid for fetched, outcome in zip(batch.messages, outcomes) if not outcome]
+        if stuck:
+            log.error("daemon: %d messages in %s could not be given a fate (UIDs %s); "
+                      "they will be read again", len(stuck), folder, stuck[:10])
+            last_uid = min(stuck) - 1
         with self.app.store.session() as session:
             row = session.exec(select(MailboxCursor).where(
                 MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
             row = row or MailboxCursor(account=account, folder=folder, uidvalidity=0)
-            row.uidvalidity, row.last_uid = batch.cursor.uidvalidity, batch.cursor.last_uid
+            row.uidvalidity, row.last_uid = batch.cursor.uidvalidity, last_uid
             session.add(row)
         for fetched in batch.messages:
             fetched.discard()
-        return batch.more
+        return batch.more and not stuck
+
+    def _walk_alone(self, raw: bytes, source: str):
+        """One message in a transaction of its own; None if even that cannot commit."""
+        try:
+            return self.app.walk.process(raw, source)
+        except Exception:  # noqa: BLE001 - the message stays unmarked and is read again
+            log.exception("daemon: %s could not be given a fate", source)
+            return None
 
     def _open_inbox(self):
         if self._inbox is None:

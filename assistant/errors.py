@@ -21,6 +21,14 @@ class Unparseable(AssistantError):
     """A message could not be understood: quarantine it with this reason and go on."""
 
 
+class OverBudget(Unparseable):
+    """Understanding one message used up its CPU budget: quarantine it; a retry gets more time."""
+
+
+class BatchIncomplete(AssistantError):
+    """A batch ended with fewer fates than messages: mark nothing done, read it again."""
+
+
 class MailboxUnavailable(AssistantError):
     """The IMAP or SMTP server cannot be reached or refused us: retry later with back-off."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from assistant import intake
+from assistant.budget import cpu_budget
 from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.intake import Incoming
@@ -48,7 +49,12 @@ class Understanding:
         self._local = None
 
     def understand(self, raws: list[bytes], now: datetime) -> Iterator[Understood]:
-        """Understood values for `raws`, in order; never raises for bad mail."""
+        """One Understood value per raw message, in order; never raises, never stops short.
+
+        Whatever goes wrong with one message (a parser bug, its CPU budget) is that
+        message's error; whatever goes wrong with the worker (it died, it raised) sends its
+        chunk to be read here instead, message by message.
+        """
         if self.workers <= 0 or len(raws) < IN_PROCESS_BELOW:
             yield from self._in_process(raws, now)
             return
@@ -57,13 +63,16 @@ class Understanding:
         for start, future in zip(range(0, len(raws), CHUNK), futures):
             chunk = raws[start:start + CHUNK]
             try:
-                yield from future.result()
-            except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                # A dead worker loses no mail: this chunk is understood here instead.
-                log.warning("prework: the worker failed (%s); reading %d messages in-process",
-                            exc, len(chunk))
+                results = future.result()
+                if len(results) != len(chunk):
+                    raise RuntimeError(f"the worker returned {len(results)} of {len(chunk)} messages")
+            except Exception as exc:  # noqa: BLE001 - a failed worker loses no mail
+                log.warning("prework: the worker failed (%s: %s); reading %d messages in-process",
+                            type(exc).__name__, exc, len(chunk))
                 self.close()
                 yield from self._in_process(chunk, now)
+            else:
+                yield from results
 
     def _submit(self, chunk: list[bytes], now: datetime) -> Future:
         if self._pool is None:
@@ -100,22 +109,42 @@ class _Reader:
         self.own = settings.support_addresses
         self.max_attachment = int(settings["storage.max_attachment_mb"] * 2**20)
         self.max_message = int(settings["storage.max_message_mb"] * 2**20)
+        self.budget = settings["performance.message_budget_seconds"]
 
     def read(self, raw: bytes, now: datetime) -> Understood:
+        """The message understood, or the reason it could not be; never raises."""
         digest = hashlib.sha256(raw).hexdigest()
         if len(raw) > self.max_message:
             return Understood(digest)        # the walk reads its headers itself
         try:
-            mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment)
-        except Unparseable as exc:
+            with cpu_budget(self.budget):
+                mail, verdict = self._read(raw, now)
+        except Unparseable as exc:           # OverBudget included
             return Understood(digest, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one message's crash is that message's fate
+            log.exception("prework: reading %s failed", digest[:12])
+            return Understood(digest, error=crash_reason(exc))
+        return Understood(digest, _lighter(mail), verdict)
+
+    def _read(self, raw: bytes, now: datetime) -> tuple[Incoming, Assessment | None]:
+        mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment)
         verdict = None
         if not mail.is_system:
             verdict = self.triage.assess(
                 mail.subject, mail.visible_text or mail.text, importance=mail.importance, now=now,
                 default_language=self.settings["support.language"],
                 tz=self.settings["support.timezone"])
-        return Understood(digest, _lighter(mail), verdict)
+        return mail, verdict
+
+
+def crash_reason(exc: BaseException) -> str:
+    """A one-line reason for a message whose reading raised something unexpected.
+
+    >>> crash_reason(KeyError("ı"))
+    "internal error while reading the message: KeyError: 'ı'"
+    """
+    text = f"internal error while reading the message: {type(exc).__name__}: {exc}"
+    return text.splitlines()[0][:500]
 
 
 def _lighter(mail: Incoming) -> Incoming:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from email.parser import BytesParser
 from email.policy import compat32
@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 
 from assistant import conversation, intake
 from assistant.config import Settings
-from assistant.errors import Unparseable
+from assistant.budget import cpu_budget
+from assistant.errors import BatchIncomplete, Unparseable
 from assistant.intake import Incoming
 from assistant.models import Fate, Message, Quarantine, RawMessage, Ticket, utcnow
 from assistant.prework import Understood
@@ -39,6 +40,9 @@ Clock = Callable[[], datetime]
 #   ticket      a reply joins its ticket; anything else opens one (client record on first contact)
 #   assess      triage: language, priority, category, deadlines (a reply may raise them)
 #   follow      what comes after a ticket changed: the acknowledgement draft, alerts
+# `quarantine retry` of a message that ran out of time gives it this many times as long.
+RETRY_BUDGET_FACTOR = 10
+
 STAGES = ("keep", "understand", "deduplicate", "intercept", "thread", "sort", "ticket", "assess", "follow")
 
 
@@ -90,6 +94,7 @@ class Walk:
         self._signer_cache: conversation.Signer | None = None
         self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
         self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
+        self.budget = settings["performance.message_budget_seconds"]
 
     def process(self, raw: bytes, source: str = "", *, retry: bool = False) -> Outcome:
         """Walk one message in its own transaction."""
@@ -115,34 +120,43 @@ class Walk:
         _log(outcome, source, digest)
         return outcome
 
-    def process_batch(self, session: Session,
-                      items: Iterable[tuple[bytes, str, Understood | None]]) -> list[Outcome]:
-        """Walk a batch inside the caller's transaction; same fates as process_in one by one.
+    def process_batch(self, session: Session, messages: Sequence[tuple[bytes, str]],
+                      understood: Iterable[Understood | None] = ()) -> list[Outcome]:
+        """Walk a batch inside the caller's transaction: one outcome per message, in order.
 
-        `items` may be a generator: each message is walked as soon as it is understood,
-        so a worker process reads the next ones meanwhile.
+        `messages` are (raw bytes, source) pairs; `understood` may be a generator of what a
+        worker made of them, in the same order, so each message is walked as soon as it is
+        understood while the worker reads the next ones. Should that generator fail or end
+        early, the rest are understood here: the batch is never shortened.
 
         The batch first runs under a single savepoint, because a savepoint per message costs
         two statements and a flush each. Should any message fail, that savepoint is rolled
         back and the batch is walked again message by message, each in its own savepoint,
         so the failure is quarantined and the others keep their fates.
+
+        Raises BatchIncomplete if, against all of the above, a message has no outcome: the
+        caller must then not tell the mail server that anything is done.
         """
-        seen: list[tuple[bytes, str, Understood | None]] = []
+        ahead = _Ahead(understood)
+        walked: list[Understood | None] = []
         known = _Known()
         try:
             with session.begin_nested():
                 outcomes = []
-                for raw, source, ahead in items:
-                    seen.append((raw, source, ahead))
-                    digest = ahead.digest if ahead else hashlib.sha256(raw).hexdigest()
-                    outcomes.append(self._walk(session, raw, digest, source, False, ahead, known))
+                for raw, source in messages:
+                    walked.append(ahead.next())
+                    digest = _digest(raw, walked[-1])
+                    outcomes.append(self._walk(session, raw, digest, source, False, walked[-1], known))
         except Exception:  # noqa: BLE001 - replayed carefully below
-            seen.extend(items)          # whatever the generator had not yielded yet
-            log.info("walk: a message in the batch failed; walking the %d one by one", len(seen))
-            return [self.process_in(session, raw, source, understood=ahead)
-                    for raw, source, ahead in seen]
-        for (raw, source, ahead), outcome in zip(seen, outcomes):
-            _log(outcome, source, ahead.digest if ahead else "")
+            log.info("walk: a message in the batch failed; walking the %d one by one", len(messages))
+            walked.extend(ahead.next() for _ in range(len(messages) - len(walked)))
+            outcomes = [self.process_in(session, raw, source, understood=pre)
+                        for (raw, source), pre in zip(messages, walked)]
+        else:
+            for (raw, source), pre, outcome in zip(messages, walked, outcomes):
+                _log(outcome, source, _digest(raw, pre))
+        if len(outcomes) != len(messages):
+            raise BatchIncomplete(f"{len(outcomes)} fates for {len(messages)} messages")
         return outcomes
 
     def _walk(self, session: Session, raw: bytes, digest: str, source: str,
@@ -156,7 +170,7 @@ class Walk:
         if not kept:
             self._keep(session, raw, digest)
         try:
-            mail = self._understand(raw, understood)
+            mail = self._understand(raw, understood, retry)
         except Unparseable as exc:
             return quarantine(session, digest, str(exc), source, now)
         verdict = understood.verdict if understood else None
@@ -213,15 +227,19 @@ class Walk:
         else:
             session.add(RawMessage(content_hash=digest, size=len(raw), data=raw))
 
-    def _understand(self, raw: bytes, understood: Understood | None) -> Incoming:
+    def _understand(self, raw: bytes, understood: Understood | None,
+                    retry: bool = False) -> Incoming:
         if understood is not None and understood.error:
             raise Unparseable(understood.error)
         if understood is not None and understood.mail is not None:
             return understood.mail
         own = self.settings.support_addresses
-        if len(raw) <= self.max_message_bytes:
-            return intake.parse(raw, own_addresses=own, max_attachment_bytes=self.max_attachment_bytes)
-        return _headers_only(raw, own, self.max_message_bytes)
+        budget = self.budget * (RETRY_BUDGET_FACTOR if retry else 1)
+        with cpu_budget(budget):
+            if len(raw) <= self.max_message_bytes:
+                return intake.parse(raw, own_addresses=own,
+                                    max_attachment_bytes=self.max_attachment_bytes)
+            return _headers_only(raw, own, self.max_message_bytes)
 
     def _quarantine_after_crash(self, session, raw, digest, source, exc) -> Outcome:
         reason = f"internal error while processing: {type(exc).__name__}: {exc}".splitlines()[0]
@@ -255,6 +273,34 @@ def _stored_or_seen(session: Session, seen: set[str], column, value: str) -> boo
     seen.add(value)
     with session.no_autoflush:
         return session.exec(select(column).where(column == value)).first() is not None
+
+
+class _Ahead:
+    """What a worker understood, one message at a time; None once it has nothing more.
+
+    A generator that raises is dead for good, so its failure is logged once and the
+    remaining messages are read by the walk itself.
+    """
+
+    def __init__(self, understood: Iterable[Understood | None]):
+        self._values = iter(understood)
+        self._done = False
+
+    def next(self) -> Understood | None:
+        if self._done:
+            return None
+        try:
+            return next(self._values)
+        except StopIteration:
+            self._done = True
+        except Exception:  # noqa: BLE001 - the walk reads the rest itself
+            log.exception("walk: the worker's results ended early; reading the rest here")
+            self._done = True
+        return None
+
+
+def _digest(raw: bytes, understood: Understood | None) -> str:
+    return understood.digest if understood else hashlib.sha256(raw).hexdigest()
 
 
 def _log(outcome: Outcome, source: str, digest: str) -> None:
