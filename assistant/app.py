@@ -60,8 +60,22 @@ class App:
     @cached_property
     def assessor(self):
         from assistant.assessment import Assessor
-        return Assessor(self.settings, self.triage, self.sla, on_critical=self.follow.on_critical,
-                        on_access=self.follow.access.ask)
+        # Inside the walk only a note is made; the letters are written after the commit.
+        return Assessor(
+            self.settings, self.triage, self.sla,
+            on_critical=lambda session, ticket, now: self.pending.record(
+                session, ticket, "critical_alert", now),
+            on_access=lambda session, ticket, owner, now: self.pending.record(
+                session, ticket, "access_request", now, detail=owner))
+
+    @cached_property
+    def pending(self):
+        from assistant.pending import PendingNotices
+        return PendingNotices(self.store, self.clock, {
+            "critical_alert": lambda session, ticket, _detail, now:
+                self.follow.on_critical(session, ticket, now),
+            "access_request": lambda session, ticket, owner, now:
+                self.follow.access.ask(session, ticket, owner, now)})
 
     @cached_property
     def follow(self):
@@ -76,7 +90,8 @@ class App:
     @cached_property
     def walk(self) -> Walk:
         return Walk(self.settings, self.store, clock=self.clock, assessor=self.assessor,
-                    follow_ups=self.follow.steps(), interceptors=self.follow.interceptors())
+                    follow_ups=self.follow.steps(), interceptors=self.follow.interceptors(),
+                    after_commit=(self.pending.write_due,))
 
     @cached_property
     def drafts(self):
@@ -110,6 +125,7 @@ class App:
                     for outcome in self.walk.process_batch(session, messages, understood):
                         tally.add(outcome)
                         progress()
+                self.walk.run_after_commit()
         finally:
             self.understanding.close()
         return tally

@@ -30,6 +30,7 @@ class Assessor:
         self.settings = settings
         self.triage = triage
         self.sla = sla
+        # Both only note inside the walk that a letter is due; it is written after the commit.
         self.on_critical = on_critical      # (session, ticket, now) -> None: tell on-call
         self.on_access = on_access          # (session, ticket, owner, now) -> None: ask the owner
 
@@ -61,6 +62,7 @@ class Assessor:
         ticket.priority_reasons = reasons_json(verdict)
         self._set_deadlines(ticket, client, now, verdict)
         if verdict.owner:
+            ticket.approver = verdict.owner
             ticket.status = Status.HELD.value
             session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
                                      new=ticket.status, at=now,

@@ -124,6 +124,7 @@ class Daemon:
             tally.add(outcome)
         if done:
             inbox.mark_done(folder, done)
+        self.app.walk.run_after_commit()
         # The cursor never passes a message without a committed fate: it is read again.
         last_uid = batch.cursor.last_uid
         stuck = [fetched.uid for fetched, outcome in zip(batch.messages, outcomes) if not outcome]

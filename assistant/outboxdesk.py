@@ -26,7 +26,15 @@ class OutboxDesk:
                  "error": r.last_error, "message_id": r.message_id,
                  "created": r.created_at.isoformat(),
                  "next_attempt": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
-                for r in rows]
+                for r in rows] + self._unwritten()
+
+    def _unwritten(self) -> list[dict]:
+        """Letters to our people the walk decided on but that could not be written."""
+        return [{"id": "-", "status": "not written", "kind": n.kind, "ticket": n.ticket_id,
+                 "to": n.detail or "on-call", "subject": "", "attempts": n.attempts,
+                 "error": n.last_error, "message_id": None, "created": n.created_at.isoformat(),
+                 "next_attempt": None}
+                for n in self.app.pending.failed()]
 
     def retry(self, number: int) -> str:
         """Queue a failed, uncertain or blocked mail again, to go out on the next send."""

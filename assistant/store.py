@@ -25,6 +25,9 @@ log = logging.getLogger("assistant.store")
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
+    # create_all above adds the new table; the step only records the version.
+    (2, "letters to our people are written after the walk commits (pendingnotice)",
+     lambda conn: None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -84,22 +84,38 @@ class Walk:
 
     def __init__(self, settings: Settings, store: Store, *, clock: Clock = utcnow,
                  assessor=None, follow_ups: Iterable[FollowUp] = (),
-                 interceptors: Iterable[Interceptor] = ()):
+                 interceptors: Iterable[Interceptor] = (),
+                 after_commit: Iterable[Callable[[], object]] = ()):
         self.settings = settings
         self.store = store
         self.clock = clock
         self.assessor = assessor
         self.follow_ups = tuple(follow_ups)
         self.interceptors = tuple(interceptors)
+        self.after_commit = tuple(after_commit)
         self._signer_cache: conversation.Signer | None = None
         self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
         self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
         self.budget = settings["performance.message_budget_seconds"]
 
     def process(self, raw: bytes, source: str = "", *, retry: bool = False) -> Outcome:
-        """Walk one message in its own transaction."""
+        """Walk one message in its own transaction, then write what it made due."""
         with self.store.session() as session:
-            return self.process_in(session, raw, source, retry=retry)
+            outcome = self.process_in(session, raw, source, retry=retry)
+        self.run_after_commit()
+        return outcome
+
+    def run_after_commit(self) -> None:
+        """The letters the walk decided on (alerts, owner requests), once its fates are committed.
+
+        Each hook guards its own letters; a hook that still fails is logged and tried again
+        after the next batch, never charged to the mail that was walked.
+        """
+        for hook in self.after_commit:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the fates are committed; letters wait
+                log.exception("walk: writing the letters due after the commit failed")
 
     def process_in(self, session: Session, raw: bytes, source: str = "", *,
                    retry: bool = False, understood: Understood | None = None) -> Outcome:

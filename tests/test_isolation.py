@@ -141,3 +141,37 @@ def test_parse_json_prints_one_line_per_file_even_for_a_file_it_cannot_read(tmp_
     assert [line["file"] for line in lines] == [str(good), str(empty), str(missing)]
     assert "error" not in lines[0] and lines[0]["subject"] == "Вопрос"
     assert lines[1]["error"] and lines[2]["error"]
+
+
+def critical_mail() -> bytes:
+    return mail(subject="Остановилась отгрузка", msgid="fire@romashka.example",
+                body="Срочно! Склад стоит, вся работа остановилась.")
+
+
+def test_a_broken_on_call_template_costs_the_critical_mail_nothing(tmp_path):
+    import shutil
+    templates = tmp_path / "templates"
+    shutil.copytree(make_app(tmp_path / "stock").settings.templates_dir, templates)
+    for broken in templates.glob("notices/*/critical_alert.txt.j2"):
+        broken.write_text("Subject: {{ ticket.no_such_field.deeper }}\n\n", encoding="utf-8")
+    app = make_app(tmp_path, paths__templates=str(templates))
+    outcome = app.walk.process(critical_mail())
+    assert outcome.fate is Fate.NEW_TICKET
+    assert app.ticket_detail(outcome.ticket_id)["critical"] is True
+    for _ in range(10):
+        app.pending.write_due()
+    [failed] = app.pending.failed()
+    assert failed.kind == "critical_alert" and "critical_alert" in failed.last_error
+    from assistant.outboxdesk import OutboxDesk
+    [shown] = [row for row in OutboxDesk(app).rows() if row["status"] == "not written"]
+    assert shown["ticket"] == outcome.ticket_id and "critical_alert" in shown["error"]
+
+
+def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
+    from assistant.models import OutboxMail
+    from sqlmodel import select
+    app = make_app(tmp_path)
+    outcome = app.walk.process(critical_mail())
+    with app.store.session() as session:
+        alerts = session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()
+    assert [a.ticket_id for a in alerts] == [outcome.ticket_id] and alerts[0].recipients
