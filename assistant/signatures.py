@@ -41,10 +41,8 @@ def _delimited(cleaned: list[str], marks: Marks) -> tuple[int, int] | None:
     for i, text in enumerate(cleaned):
         if i == 0 and not any(cleaned[1:]):
             return None
-        if _STANDARD.match(text) and i > 0:
-            return i, 1
-        if _TYPED.match(text) and i > 0 and _short_below(cleaned, i):
-            return i, 1
+        if (_STANDARD.match(text) or _TYPED.match(text) and _short_below(cleaned, i)) and i > 0:
+            return i, _delimiters_from(cleaned, i)
         if marks.is_footer(text):
             return i, 0
         if _NO_WORDS.match(text) and not any(_has_letters(x) for x in cleaned[i:]):
@@ -52,6 +50,16 @@ def _delimited(cleaned: list[str], marks: Marks) -> tuple[int, int] | None:
         if _DASH_NAME.match(text) and i > 0 and _only_footers_below(cleaned, i, marks):
             return i, 0
     return None
+
+
+def _delimiters_from(cleaned: list[str], i: int) -> int:
+    """How many lines from i are delimiters or blank ("-- " from the markup, then the
+    signature's own "-- ")."""
+    count = 0
+    while i + count < len(cleaned) and (not cleaned[i + count] or _STANDARD.match(
+            cleaned[i + count]) or _TYPED.match(cleaned[i + count])):
+        count += 1
+    return count
 
 
 def _short_below(cleaned: list[str], i: int) -> bool:
