@@ -31,6 +31,7 @@ _HAS_TIME = re.compile(_TIME)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+|mailto:", re.IGNORECASE)
 # "…, Name <name@host>:" and «… от Имя <адрес>:»: a dated line ending in an angled address.
 _ANGLED_END = re.compile(r"<[^<>\s]*@[^<>]*>\)?\s*[:：]$|@[^\s<>]+>\s*[:：]$")
+_ANGLED = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _PHONE = re.compile(r"(?:\+|\b)\d[\d ().\-]{6,}\d\b")
 _URL = re.compile(r"\bhttps?://|\bwww\.\S+|\b[\w-]+\.(?:com|ru|org|net|de|fr|io|example)\b/?")
 
@@ -84,9 +85,12 @@ class Marks:
         ends = text.endswith((":", "：")) or bool(re.search(f"(?:{self.verb.pattern})$",
                                                             text, re.IGNORECASE))
         if not ends:
-            return ""
+            # "2011/4/7 Nathan <support@example.com>" right above a quote, no colon
+            dated_angle = _HAS_DATE.search(text) and _ANGLED.search(text) and len(text) < 160
+            return "weak" if dated_angle else ""
         dated = bool(_HAS_DATE.search(text)) or bool(_ADDRESS.search(text))
-        if _HAS_TIME.search(text) and _ANGLED_END.search(text):
+        if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _ANGLED.search(text)
+                                       and len(text) < 200):
             return "strong"
         if self.verb.search(text):
             return "strong" if dated else "weak" if len(text) < 120 else ""
@@ -107,10 +111,12 @@ class Marks:
         "Works now. On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" → 11.
         """
         text = clean(text)
-        for found in re.finditer(r"(?<=[\s.!?,;)])", text):
+        if self.intro.match(text) or self.quoting.match(text) or _HAS_DATE.match(text):
+            return -1        # the line opens an attribution itself
+        for found in re.finditer(r"(?<=\s)[^\W\d_]", text):
             start = found.start()
             tail = text[start:]
-            if self.intro.match(tail) or _HAS_DATE.match(tail) or self.quoting.match(tail):
+            if tail[0].isupper() and (self.intro.match(tail) or self.quoting.match(tail)):
                 if self.attribution(tail) == "strong":
                     return start
         return -1

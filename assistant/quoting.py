@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from assistant import signatures
 from assistant.quotemarks import Marks, clean, marks_from
 
-# "> " and Supercite's initials ("JD> ", "C>") mark a quoted line.
-_QUOTED = re.compile(r"^\s*(?:[A-Za-z]{1,3})?>")
+# "> " and Supercite's or The Bat!'s initials ("JD> ", "ИП> ") mark a quoted line.
+_QUOTED = re.compile(r"^\s*[^\W\d_]{0,3}>")
 # A line drawn across: Outlook's underscores, a row of dashes above a header block.
 _RULE = re.compile(r"^\s*(?:[-_=*~—–]\s?){5,}\s*$")
 _WRAP_LINES = 4          # an attribution wraps over at most this many lines
@@ -43,6 +43,7 @@ def read_reply(text: str, marks: Marks | None = None) -> Reply:
     Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False)
     """
     marks = marks or default_marks()
+    text = text.replace("\ufeff", "")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start, column = _history_start(lines, marks)
     kept = lines[:start] + ([lines[start][:column]] if column > 0 else [])
@@ -112,15 +113,15 @@ def _history_start(lines: list[str], marks: Marks) -> tuple[int, int]:
             continue
         if marks.is_separator(text) or _header_block(lines, i, marks):
             return _rule_above(lines, i), 0
+        column = _glued(lines, i, marks)
+        if column > 0:
+            return i, column
         span, strength = _attribution(lines, i, marks)
         if span:
             if _quote_follows(lines, i + span) or not _new_words_above(lines, i):
                 continue
             if strength == "strong":
                 return _rule_above(lines, i), 0
-        column = _glued(lines, i, marks)
-        if column > 0:
-            return i, column
     return len(lines), 0
 
 
@@ -158,11 +159,17 @@ def _attribution(lines: list[str], i: int, marks: Marks) -> tuple[int, str]:
     Mail programs wrap a long one: "On Tue, … John Smith\\n\\n<\\nmailto:john@…>\\n> wrote:".
     """
     joined = clean(lines[i])
-    strength = marks.attribution(joined)
-    if strength:
-        return 1, strength
+    alone = marks.attribution(joined)
+    if alone == "strong" or alone and joined.endswith((":", "：")):
+        return 1, alone
     if joined.endswith((":", "!", "?")) or not marks.may_open_attribution(joined):
-        return 0, ""
+        return (1, alone) if alone else (0, "")
+    span, strength = _wrapped(lines, i, joined, marks)
+    return (span, strength) if span else ((1, alone) if alone else (0, ""))
+
+
+def _wrapped(lines: list[str], i: int, joined: str, marks: Marks) -> tuple[int, str]:
+    """An attribution that starts at line i and goes on over the next lines, or (0, "")."""
     j = i + 1
     for _ in range(_WRAP_LINES - 1):
         while j < len(lines) and not clean(lines[j]) and j - i < _WRAP_LINES + 1:
@@ -183,7 +190,7 @@ def _attribution(lines: list[str], i: int, marks: Marks) -> tuple[int, str]:
         if len(joined) > _WRAP_CHARS:
             return 0, ""
         strength = marks.attribution(joined)
-        if strength:
+        if strength == "strong" or strength and joined.endswith((":", "：")):
             # "Hi,\nAnn wrote:" is a greeting above an attribution, not one wrapped line.
             if not _opens_wrapped(lines[i], marks):
                 return 0, ""
