@@ -67,6 +67,13 @@ def visible_text(text: str, marks: Marks | None = None) -> str:
     return read_reply(text, marks).visible
 
 
+def own_words(text: str, marks: Marks | None = None) -> str:
+    """What may be quoted back to the writer: the new words, or "" when the text holds
+    nothing but history (a stored visible text of such a mail is the whole text)."""
+    reply = read_reply(text, marks)
+    return "" if reply.only_history else reply.visible
+
+
 def default_marks() -> Marks:
     """The marks shipped in rules/quotes/ (or those of the configured rules folder)."""
     from assistant.config import defaults
