@@ -17,10 +17,8 @@ from assistant.rulebook import MarkRule, quote_marks
 
 # Marks a reader never sees: direction marks, zero-width spaces, a byte-order mark, soft
 # hyphens, Gmail's tracking dot. Narrow and no-break spaces read as spaces.
-_INVISIBLE = {ord(c): None for c in
-              "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066"
-              "\u2067\u2068\u2069\ufeff\u00ad\u1427"}
-_INVISIBLE.update({ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"})
+_INVISIBLE_MARK = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u00ad\u1427]")
+_ODD_SPACE = re.compile("[\u00a0\u202f\u2007\u2009\u200a\u3000]")
 
 HEADER_ROLES = ("from", "date", "to", "cc", "subject", "other")
 
@@ -36,9 +34,12 @@ _PHONE = re.compile(r"(?:\+|\b)\d[\d ().\-]{6,}\d\b")
 _URL = re.compile(r"\bhttps?://|\bwww\.\S+|\b[\w-]+\.(?:com|ru|org|net|de|fr|io|example)\b/?")
 
 
+@functools.lru_cache(maxsize=8192)
 def clean(line: str) -> str:
     """The line as a reader sees it: invisible marks gone, odd spaces made plain, trimmed."""
-    return line.translate(_INVISIBLE).strip()
+    if line.isascii():
+        return line.strip()
+    return _ODD_SPACE.sub(" ", _INVISIBLE_MARK.sub("", line)).strip()
 
 
 def _alternation(words: list[str]) -> str:
@@ -60,6 +61,8 @@ class Marks:
     """Compiled vocabulary; build it with `marks_from(rules_dir)`."""
 
     verb: re.Pattern[str]
+    verb_words: frozenset[str]
+    verb_glyphs: tuple[str, ...]   # verbs written without spaces around them (写道)
     intro: re.Pattern[str]
     quoting: re.Pattern[str]
     separator: re.Pattern[str]
@@ -82,8 +85,7 @@ class Marks:
         text = clean(text).strip("-– ").strip()
         if not text or len(text) > 400:
             return ""
-        ends = text.endswith((":", "：")) or bool(re.search(f"(?:{self.verb.pattern})$",
-                                                            text, re.IGNORECASE))
+        ends = text.endswith((":", "：")) or self._ends_with_verb(text)
         if not ends:
             # "2011/4/7 Nathan <support@example.com>" right above a quote, no colon
             dated_angle = _HAS_DATE.search(text) and _ANGLED.search(text) and len(text) < 160
@@ -92,17 +94,28 @@ class Marks:
         if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _ANGLED.search(text)
                                        and len(text) < 200):
             return "strong"
-        if self.verb.search(text):
+        if self.has_verb(text):
             return "strong" if dated else "weak" if len(text) < 120 else ""
         if self.quoting.match(text):
             return "strong" if _ADDRESS.search(text) else "weak"
         return ""
 
+    def has_verb(self, text: str) -> bool:
+        """Whether a verb of the rules stands in the text as a word ("wrote", «пишет»)."""
+        low = text.lower()
+        return any(v in low for v in self.verb_words) and bool(self.verb.search(text))
+
+    def _ends_with_verb(self, text: str) -> bool:
+        """ "…, Julius Caesar wrote" (no colon): the last words are a verb of the rules."""
+        words = text.lower().split()[-3:]
+        tails = {" ".join(words[k:]) for k in range(len(words))}
+        return bool(tails & self.verb_words) or text.endswith(self.verb_glyphs)
+
     def may_open_attribution(self, text: str) -> bool:
         """Could an attribution wrapped over several lines begin with this line?"""
         text = clean(text)
         return bool(self.intro.match(text) or self.quoting.match(text) or _HAS_DATE.search(text)
-                    or _ADDRESS.search(text) or self.verb.search(text)
+                    or _ADDRESS.search(text)
                     or re.match(r"[^\W\d]{2,12}\.?,\s", text) or "<" in text or '"' in text)
 
     def glued_attribution(self, text: str) -> int:
@@ -111,6 +124,8 @@ class Marks:
         "Works now. On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" → 11.
         """
         text = clean(text)
+        if not text.endswith((":", "：")) and not self._ends_with_verb(text):
+            return -1
         if self.intro.match(text) or self.quoting.match(text) or _HAS_DATE.match(text):
             return -1        # the line opens an attribution itself
         for found in re.finditer(r"(?<=\s)[^\W\d_]", text):
@@ -192,6 +207,8 @@ def compile_marks(rules: list[MarkRule]) -> Marks:
     flags = re.IGNORECASE
     return Marks(
         verb=re.compile(_alternation(words("verb")), flags),
+        verb_words=frozenset(" ".join(w.lower().split()) for w in words("verb")),
+        verb_glyphs=tuple(w for w in words("verb") if not _is_letter(w[-1])),
         intro=re.compile(f"(?:{_alternation(words('intro'))})\\s", flags),
         quoting=re.compile(f"(?:{_alternation(words('quoting'))})\\s", flags),
         separator=re.compile(f"(?:{_alternation(words('separator'))})", flags),
