@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from assistant import approval
+from assistant import approval, quoting
 from assistant.intake import Incoming
 from assistant.models import Client, Fate, Status, Ticket, TicketChange
 from assistant.outbox import Letter
@@ -74,4 +74,4 @@ class OwnerApproval:
 def _first_words(session: Session, ticket: Ticket) -> str:
     from assistant.followup import last_client_message
     message = last_client_message(session, ticket)
-    return (message.visible_text or message.text).strip() if message else ""
+    return quoting.own_words(message.visible_text or message.text) if message else ""

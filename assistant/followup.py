@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant import approval, conversation
+from assistant import approval, conversation, quoting
 from assistant.intake import Incoming
 from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket
 from assistant.notices import Notices
@@ -153,7 +153,7 @@ class FollowUps:
         client = session.get(Client, ticket.client_id)
         if mail is None:
             last = last_client_message(session, ticket)
-            client_text = (last.visible_text or last.text) if last else ""
+            client_text = quoting.own_words(last.visible_text or last.text) if last else ""
         else:
             client_text = mail.visible_text
         subject, text = self.notices.render(

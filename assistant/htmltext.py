@@ -20,6 +20,20 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", r
 # Outlook's "<![if !supportLists]>" and "<![endif]>": browsers drop the marks, keep the content.
 _CONDITIONAL = re.compile(r"<!\[(?!CDATA\[)[^\]<>]*\]?>", re.IGNORECASE)
 _SHOWN_SCHEMES = ("http://", "https://", "ftp://", "mailto:", "tel:")
+# Markup mail programs leave on quoted history and signatures (class, id or data-marker):
+# an attribution above a quote (Gmail, Thunderbird, Yahoo, Proton), where the original
+# begins and runs to the end (Outlook, Thunderbird's forward, New Outlook, Zimbra), and a
+# signature (Gmail, Thunderbird, Apple Mail, Outlook, Geary, Roundcube).
+_QUOTE_MARKS = re.compile(r"gmail_attr|moz-cite-prefix|yahoo_quoted|protonmail_quote|"
+                          r"tutanota_quote|zmail_extra|reply-intro|gmail_quote_attribution", re.I)
+_HISTORY_MARKS = re.compile(r"divRplyFwdMsg|appendonsend|moz-forward-container|"
+                            r"OutlookMessageHeader|mail-editor-reference-message-container|"
+                            r"zwchr|__QUOTED_TEXT__|__DIVIDER__|moz-email-headers-table", re.I)
+_SIGNATURE_MARKS = re.compile(r"signature", re.I)
+# Outlook's desktop reply: the header block sits in a div with a thin line on top.
+_OUTLOOK_RULE = re.compile(r"border-top:\s*solid[^;]*;\s*padding:\s*3\.0pt", re.I)
+_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base",
+                   "source", "embed", "param", "track"})
 
 
 def to_text(html: str) -> str:
@@ -28,8 +42,10 @@ def to_text(html: str) -> str:
     >>> to_text('<p>Hi <b>Ann</b>,</p><ul><li>see <a href="https://x.org/a">this</a></li></ul>')
     'Hi Ann,\\n\\n- see this (https://x.org/a)'
 
-    Quoted history (``<blockquote>``) comes out with "> " in front of each line, as a plain
-    text mail would quote it, so the quote finder treats both alike.
+    Quoted history (``<blockquote>``, and what the markup of mail programs marks as an
+    attribution or as the original below a reply) comes out with "> " in front of each
+    line, as a plain text mail would quote it, so the quote finder treats both alike; a
+    signature the markup marks gets a "-- " line above it.
     """
     html = _CONDITIONAL.sub("", html)
     reader = _Reader()
@@ -62,6 +78,9 @@ class _Reader(HTMLParser):
         self._lists: list[int] = []  # per open list: 0 for bullets, else the next number
         self._links: list[tuple[str, int]] = []  # (href, where its words begin in _out)
         self._cells = 0
+        self._history = 0          # 1 once the markup said the original begins here
+        self._open: dict[str, int] = {}         # open elements per tag name
+        self._marked: list[tuple[str, int]] = []  # (tag, its nesting) of open quote marks
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -79,6 +98,7 @@ class _Reader(HTMLParser):
         elif tag == "a":
             self._links.append((dict(attrs).get("href") or "", len(self._out)))
         self._open_block(tag, attrs)
+        self._open_marked(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
@@ -90,6 +110,11 @@ class _Reader(HTMLParser):
         elif tag == "tr":
             self._cells = 0
         self._close_block(tag)
+        if tag not in _VOID and self._open.get(tag):
+            if self._marked and self._marked[-1] == (tag, self._open[tag]):
+                self._marked.pop()
+                self._quote_depth = max(self._quote_depth - 1, 0)
+            self._open[tag] -= 1
 
     def handle_data(self, data: str) -> None:
         if self._hidden:
@@ -119,6 +144,24 @@ class _Reader(HTMLParser):
         elif tag in _PARAGRAPH:
             self._break(1 if tag in ("ul", "ol") and len(self._lists) > 1 else 2)
         elif tag in _LINE:
+            self._break(1)
+
+    def _open_marked(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Quote or cut what mail programs mark as history; put "-- " above a signature."""
+        if tag not in _VOID:
+            self._open[tag] = self._open.get(tag, 0) + 1
+        names = " ".join(v for k, v in attrs if k in ("class", "id", "data-marker") and v)
+        style = dict(attrs).get("style") or ""
+        if _HISTORY_MARKS.search(names) or tag == "div" and _OUTLOOK_RULE.search(style):
+            self._break(1)
+            self._history = 1
+        elif _QUOTE_MARKS.search(names) and tag not in _VOID:
+            self._break(1)
+            self._quote_depth += 1
+            self._marked.append((tag, self._open[tag]))
+        elif _SIGNATURE_MARKS.search(names) and tag not in _VOID:
+            self._break(1)
+            self._words("-- ")
             self._break(1)
 
     def _close_block(self, tag: str) -> None:
@@ -156,8 +199,8 @@ class _Reader(HTMLParser):
         if self._out and self._out[-1] == "\n" + self._prefix():
             self._out.pop()  # a <br> just before a block end makes no extra line
         if self._out:
-            self._blank_depth = min(self._blank_depth, self._quote_depth) if self._newlines else (
-                self._quote_depth
+            self._blank_depth = min(self._blank_depth, self._depth) if self._newlines else (
+                self._depth
             )
             self._newlines = max(self._newlines, count)
 
@@ -166,12 +209,16 @@ class _Reader(HTMLParser):
             blank = ("\n" + ">" * self._blank_depth) * (self._newlines - 1)
             self._out.append(blank + "\n" + self._prefix())
             self._newlines = 0
-        elif not self._out and self._quote_depth:
+        elif not self._out and self._depth:
             self._out.append(self._prefix())
         self._out.append(words)
 
+    @property
+    def _depth(self) -> int:
+        return self._quote_depth + self._history
+
     def _prefix(self) -> str:
-        return "> " * self._quote_depth
+        return "> " * self._depth
 
     def _at_line_start(self) -> bool:
         return not self._out or self._out[-1].endswith(("\n", "> "))

@@ -52,6 +52,7 @@ class Incoming:
     text: str = ""                     # the whole body as text (HTML turned into text)
     html: str | None = None            # the HTML part as sent, when there was one
     visible_text: str = ""             # new text only: no quoted history, no signature
+    signature: str = ""                # the sender's signature or mobile footer, when one was cut
     attachments: tuple[Part, ...] = ()
     auto_reply: bool = False
     bounce: bool = False
@@ -89,6 +90,7 @@ def parse(
     body = Body(max_attachment_bytes, notes)
     body.collect(message, 0)
     text, html = body.text_and_html()
+    reply = quoting.read_reply(text)
     from_name, from_address = _sender(headers, notes)
     message_id, derived = _message_id(headers.raw("message-id"), content_hash, notes)
     subject = decode_header(headers.raw("subject") or "", "Subject", notes).strip()
@@ -107,7 +109,8 @@ def parse(
         references=tuple(_ids(headers.raw("references") or "")),
         text=text,
         html=html,
-        visible_text=quoting.visible_text(text),
+        visible_text=reply.visible,
+        signature=reply.signature,
         attachments=tuple(body.attachments),
         auto_reply=mailflags.auto_reply(headers, message, subject, notes),
         bounce=mailflags.bounce(headers, message, from_address, notes),

@@ -1,52 +1,62 @@
-"""The new words of a reply: quoted history, attribution lines and signatures taken away."""
+"""The new words of a reply: quoted history, attribution lines and signatures taken away.
+
+The finder reads a reply's structure rather than a list of exact lines. History begins at
+a separator ("-----Original Message-----"), at a header block ("From: … Sent: … To: …"),
+or at an attribution ("On <date>, <who> wrote:", wrapped over lines or glued to the end of
+a line of text) that nothing quoted follows. Quoted lines ("> …") and the attribution just
+above them go wherever they stand, so answers written between quotes stay. What is left
+loses its signature (`signatures`). The words of all of this, in many languages, are data
+in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`, which already turned
+the quote markup of mail programs into "> " lines.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_QUOTED = re.compile(r"^\s*>")
+from assistant import signatures
+from assistant.quotemarks import Marks, clean, marks_from
 
-# "On Mon, 3 Mar 2025 at 10:00, Ivan <ivan@x.ru> wrote:" (Gmail, Apple Mail, Thunderbird),
-# "03.03.2025 10:00, Иван пишет:" (Thunderbird ru), "… написал(а):" (Apple Mail ru).
-_WROTE = re.compile(
-    r"(?:\bwrote|\bпишет|\bнаписала?|\bнаписал\(а\)|\bschrieb|\bécrit)\s*:\s*$", re.IGNORECASE
-)
-# Gmail ru: "пн, 3 мар. 2025 г. в 10:00, Иван <x@y>:"; Mail.ru: "Понедельник, 3 марта 2025,
-# 10:00 +03:00 от Иван <x@y>:"; Yandex: "03.03.2025, 10:00, "Иван" <x@y>:".
-_DATED_HEADER = re.compile(
-    r"\d{4}\s*г\.?,?\s*в\s*\d{1,2}:\d{2}.{0,200}:\s*$"
-    r"|\d{1,2}:\d{2}(?:\s*[+-]\d{2}:?\d{2})?\s+от\s.{0,200}@[^\s<>]+>?\s*:\s*$"
-    r"|\d{1,2}:\d{2}.{0,200}<[^<>\s]+@[^<>\s]+>\s*:\s*$",
-    re.IGNORECASE,
-)
-# A date or a time in the line: what makes "… wrote:" an attribution rather than prose.
-_HAS_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}|@")
-_MAY_WRAP = re.compile(r"^\s*(?:on\s|\w{2,11},\s|\d)", re.IGNORECASE)
-
-_SEPARATOR = re.compile(
-    r"^\s*-{2,}\s*(?:original message|исходное сообщение|forwarded message|"
-    r"пересылаемое сообщение|перенаправленное сообщение|переадресованное сообщение)\s*-{2,}\s*$"
-    r"|^\s*(?:begin forwarded message|начало переадресованного сообщения)\s*:\s*$",
-    re.IGNORECASE,
-)
-# Outlook's header block: "From:" then "Sent:"/"Date:" and "To:"/"Subject:" within a few
-# lines, in English or Russian, sometimes bold ("*From:*") after HTML conversion.
-_BLOCK_FROM = re.compile(r"^\s*\*?(?:from|от)\s*:\*?\s*\S", re.IGNORECASE)
-_BLOCK_SENT = re.compile(r"^\s*\*?(?:sent|date|отправлено|дата)\s*:", re.IGNORECASE)
-_BLOCK_OTHER = re.compile(r"^\s*\*?(?:to|subject|кому|тема)\s*:", re.IGNORECASE)
-_UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
-
-# One short line naming a phone or a mail app: everything below it is not new words.
-_MOBILE = re.compile(
-    r"^\s*(?:sent (?:from|with|via)|get outlook for|отправлено (?:с|из|через)|послано (?:с|из))\b"
-    r"(?=.*(?:iphone|ipad|android|mobile|phone|galaxy|samsung|huawei|xiaomi|outlook|mail|почт"
-    r"|телефон|смартфон|мобильн|планшет|яндекс|proton|blackberry|windows)).{0,70}$",
-    re.IGNORECASE,
-)
-_SIGNATURE = re.compile(r"^--\s?$")
+# "> " and Supercite's or The Bat!'s initials ("JD> ", "ИП> ") mark a quoted line.
+_QUOTED = re.compile(r"^\s*[^\W\d_]{0,3}>")
+# A line drawn across: Outlook's underscores, a row of dashes above a header block.
+_RULE = re.compile(r"^\s*(?:[-_=*~—–]\s?){5,}\s*$")
+_WRAP_LINES = 4          # an attribution wraps over at most this many lines
+_WRAP_CHARS = 400
 
 
-def visible_text(text: str) -> str:
+@dataclass(frozen=True)
+class Reply:
+    """A reply taken apart: what its writer wrote now, and the signature below it."""
+
+    visible: str          # the new words; the whole text when nothing new was found
+    signature: str = ""   # the signature or phone footer that was cut, without "-- "
+    history: bool = False  # quoted history or a header block was cut
+    only_history: bool = False  # nothing new was found: `visible` is the whole text
+
+
+def read_reply(text: str, marks: Marks | None = None) -> Reply:
+    """The reply's new words and its signature.
+
+    >>> read_reply("Works now.\\n\\n-- \\nAnn Lee\\n\\nOn Mon, 3 Mar 2025, Bo <b@c.d> wrote:\\n> x")
+    Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False)
+    """
+    marks = marks or default_marks()
+    text = text.replace("\ufeff", "")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start, column = _history_start(lines, marks)
+    kept = lines[:start] + ([lines[start][:column]] if column > 0 else [])
+    without = _without_quotes(kept, marks)
+    body, signature = signatures.split(without, marks)
+    visible = _tidy(body)
+    history = start < len(lines) or len(without) < len(kept)
+    if not visible:
+        return Reply(_tidy(text.strip().split("\n")), "", history, only_history=True)
+    return Reply(visible, signature, history)
+
+
+def visible_text(text: str, marks: Marks | None = None) -> str:
     """The new words of a reply, without quoted history and signature.
 
     >>> visible_text("It works.\\n\\nOn Mon, 3 Mar 2025, Ann <a@b.c> wrote:\\n> Try again")
@@ -54,11 +64,20 @@ def visible_text(text: str) -> str:
 
     When stripping would leave nothing (a mail that is all quote), the text is kept.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = lines[: _history_start(lines)]
-    lines = _without_quotes(lines)
-    lines = _without_signature(lines)
-    return _tidy(lines) or _tidy(text.strip().split("\n"))
+    return read_reply(text, marks).visible
+
+
+def own_words(text: str, marks: Marks | None = None) -> str:
+    """What may be quoted back to the writer: the new words, or "" when the text holds
+    nothing but history (a stored visible text of such a mail is the whole text)."""
+    reply = read_reply(text, marks)
+    return "" if reply.only_history else reply.visible
+
+
+def default_marks() -> Marks:
+    """The marks shipped in rules/quotes/ (or those of the configured rules folder)."""
+    from assistant.config import defaults
+    return marks_from(defaults().rules_dir)
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -88,65 +107,161 @@ def _requote(depth: int, content: str) -> str:
     return f"{'>' * depth} {content}" if depth else content
 
 
-def _history_start(lines: list[str]) -> int:
-    """The index of the first line of history that is cut as a whole, or len(lines)."""
+# ---- where the history begins --------------------------------------------------------
+
+def _history_start(lines: list[str], marks: Marks) -> tuple[int, int]:
+    """(line, column) where history cut as a whole begins; (len(lines), 0) when none.
+
+    A column above 0 means the history begins inside that line (a glued attribution).
+    """
     for i, line in enumerate(lines):
-        if not line.strip() or _QUOTED.match(line):
+        text = clean(line)
+        if not text or _QUOTED.match(line):
             continue
-        if _SEPARATOR.match(line) or _MOBILE.match(line):
-            return i
-        if _BLOCK_FROM.match(line) and _is_header_block(lines, i):
-            return _underscores_above(lines, i)
-        span = _attribution_span(lines, i)
-        if span and not _quote_follows(lines, i + span) and _is_strong(lines, i, span):
-            return i
-    return len(lines)
+        if marks.is_separator(text) or _header_block(lines, i, marks):
+            return _rule_above(lines, i), 0
+        column = _glued(lines, i, marks)
+        if column > 0:
+            return i, column
+        span, strength = _attribution(lines, i, marks)
+        if span:
+            if _quote_follows(lines, i + span) or not _new_words_above(lines, i):
+                continue
+            if strength == "strong":
+                return _rule_above(lines, i), 0
+    return len(lines), 0
 
 
-def _is_header_block(lines: list[str], i: int) -> bool:
-    following = lines[i + 1 : i + 7]
-    return any(_BLOCK_SENT.match(x) for x in following) and any(
-        _BLOCK_OTHER.match(x) for x in following
-    )
+def _header_block(lines: list[str], i: int, marks: Marks) -> bool:
+    """Whether a block of header lines ("From:", "Sent:", "To:", "Subject:") starts at i."""
+    first = marks.field_role(lines[i])
+    if first is None or first in ("cc", "other"):
+        return False
+    roles, values, strays = [first], [clean(lines[i])], 0
+    for line in lines[i + 1 : i + 12]:
+        text = clean(line.lstrip("> ")) if _QUOTED.match(line) and _QUOTED.match(lines[i]) \
+            else clean(line)
+        role = marks.field_role(text) if text else None
+        if role:
+            roles.append(role)
+            values.append(text)
+        elif not text and len(roles) >= 2 and strays == 0:
+            break
+        elif text and strays < 2 and len(text) < 120:
+            strays += 1          # a wrapped value (a long list of addresses)
+        elif not text:
+            continue
+        else:
+            break
+    distinct = set(roles) - {"other"}
+    if len(distinct) >= 3:
+        return True
+    evidence = any(re.search(r"@|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b", v) for v in values)
+    return len(distinct) == 2 and bool(distinct & {"from", "date"}) and evidence
 
 
-def _underscores_above(lines: list[str], i: int) -> int:
-    """Outlook on the web draws a line of underscores above the header block: cut it too."""
-    above = i - 1
-    while above >= 0 and not lines[above].strip():
-        above -= 1
-    return above if above >= 0 and _UNDERSCORES.match(lines[above]) else i
+def _attribution(lines: list[str], i: int, marks: Marks) -> tuple[int, str]:
+    """(lines taken, "strong" | "weak") for an attribution starting at line i, or (0, "").
+
+    Mail programs wrap a long one: "On Tue, … John Smith\\n\\n<\\nmailto:john@…>\\n> wrote:".
+    """
+    joined = clean(lines[i])
+    alone = marks.attribution(joined)
+    if alone == "strong" or alone and joined.endswith((":", "：")):
+        return 1, alone
+    if joined.endswith((":", "!", "?")) or not marks.may_open_attribution(joined):
+        return (1, alone) if alone else (0, "")
+    span, strength = _wrapped(lines, i, joined, marks)
+    return (span, strength) if span else ((1, alone) if alone else (0, ""))
 
 
-def _attribution_span(lines: list[str], i: int) -> int:
-    """How many lines the attribution starting at line i takes (Gmail wraps long ones), or 0."""
-    joined = lines[i].strip()
-    for span in (1, 2, 3):
-        if len(joined) < 400 and (_WROTE.search(joined) or _DATED_HEADER.search(joined)):
-            return span
-        if span == 1 and (joined.endswith(":") or not _MAY_WRAP.match(joined)):
-            return 0
-        if i + span >= len(lines) or not lines[i + span].strip():
-            return 0
-        joined = f"{joined} {lines[i + span].strip()}"
+def _wrapped(lines: list[str], i: int, joined: str, marks: Marks) -> tuple[int, str]:
+    """An attribution that starts at line i and goes on over the next lines, or (0, "")."""
+    j = i + 1
+    for _ in range(_WRAP_LINES - 1):
+        while j < len(lines) and not clean(lines[j]) and j - i < _WRAP_LINES + 1:
+            j += 1
+        if j >= len(lines):
+            return 0, ""
+        piece = clean(lines[j])
+        if _QUOTED.match(lines[j]):
+            piece = clean(lines[j].lstrip().lstrip(">"))
+            if not (len(piece) < 40 and piece.endswith((":", "："))):
+                return 0, ""
+        if len(piece) > 160:
+            return 0, ""
+        if marks.attribution(piece) and (j > i + 1 and not clean(lines[j - 1])
+                                         or joined.endswith((".", "!", "?", "…"))):
+            return 0, ""     # a whole attribution below a paragraph of text
+        joined = f"{joined} {piece}"
+        if len(joined) > _WRAP_CHARS:
+            return 0, ""
+        strength = marks.attribution(joined)
+        if strength == "strong" or strength and joined.endswith((":", "：")):
+            # "Hi,\nAnn wrote:" is a greeting above an attribution, not one wrapped line.
+            if not _opens_wrapped(lines[i], marks):
+                return 0, ""
+            return j - i + 1, strength
+        j += 1
+    return 0, ""
+
+
+def _opens_wrapped(line: str, marks: Marks) -> bool:
+    text = clean(line)
+    return bool(marks.intro.match(text) or marks.quoting.match(text)
+                or re.search(r"\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|@|<$", text))
+
+
+def _glued(lines: list[str], i: int, marks: Marks) -> int:
+    """Where an attribution glued to the end of line i begins (it may wrap on), or 0."""
+    text = clean(lines[i])
+    if len(text) < 12:
+        return 0
+    tail_lines = [clean(x) for x in lines[i + 1 : i + 3]]
+    for extra in range(len(tail_lines) + 1):
+        if extra and not tail_lines[extra - 1]:
+            break
+        candidate = " ".join([text, *tail_lines[:extra]]).strip()
+        column = marks.glued_attribution(candidate)
+        if 0 < column < len(text):
+            return _column_in(lines[i], text[:column])
     return 0
 
 
-def _is_strong(lines: list[str], i: int, span: int) -> bool:
-    """An attribution with nothing quoted below it still ends the new words if it is dated."""
-    joined = " ".join(x.strip() for x in lines[i : i + span])
-    return bool(_DATED_HEADER.search(joined) or _HAS_DATE.search(joined))
+def _column_in(line: str, cleaned_prefix: str) -> int:
+    """The column of `line` that matches the end of its cleaned prefix."""
+    words = cleaned_prefix.split()
+    position = 0
+    for word in words:
+        found = line.find(word, position)
+        position = found + len(word) if found >= 0 else position
+    return max(position, 1)
+
+
+def _rule_above(lines: list[str], i: int) -> int:
+    """A line drawn across just above the history (Outlook's underscores) goes with it."""
+    above = i - 1
+    while above >= 0 and not clean(lines[above]):
+        above -= 1
+    return above if above >= 0 and _RULE.match(clean(lines[above])) else i
+
+
+def _new_words_above(lines: list[str], i: int) -> bool:
+    return any(clean(line) and not _QUOTED.match(line) for line in lines[:i])
 
 
 def _quote_follows(lines: list[str], start: int) -> bool:
     for line in lines[start:]:
-        if line.strip():
+        if clean(line):
             return bool(_QUOTED.match(line))
     return False
 
 
-def _without_quotes(lines: list[str]) -> list[str]:
-    """Lines that are not quoted, and not the attribution lines that introduce a quote."""
+# ---- quotes between the answers ------------------------------------------------------
+
+def _without_quotes(lines: list[str], marks: Marks) -> list[str]:
+    """Lines that are not quoted, and not the attribution lines that introduce a quote (or
+    stand first, above an unquoted original: nothing new was written above them)."""
     kept: list[str] = []
     i = 0
     while i < len(lines):
@@ -154,8 +269,9 @@ def _without_quotes(lines: list[str]) -> list[str]:
         if _QUOTED.match(line):
             i += 1
             continue
-        span = _attribution_span(lines, i) if line.strip() else 0
-        if span and _quote_follows(lines, i + span):
+        span, strength = _attribution(lines, i, marks) if clean(line) else (0, "")
+        if span and (_quote_follows(lines, i + span)
+                     or strength == "strong" and not _new_words_above(kept, len(kept))):
             i += span
             continue
         kept.append(line)
@@ -163,18 +279,14 @@ def _without_quotes(lines: list[str]) -> list[str]:
     return kept
 
 
-def _without_signature(lines: list[str]) -> list[str]:
-    for i, line in enumerate(lines):
-        if _SIGNATURE.match(line):
-            return lines[:i]
-    return lines
-
-
 def _tidy(lines: list[str]) -> str:
     """Lines without trailing blanks, runs of blank lines squeezed to one, ends trimmed."""
     out: list[str] = []
     for line in lines:
         line = line.rstrip()
+        if not clean(line):
+            line = ""
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from assistant.drafting import ReplyContext
 from assistant.models import Client, Ticket
+from assistant.quoting import own_words
 
 
 def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dict,
@@ -23,7 +24,7 @@ def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dic
         language=ticket.language or app.settings["support.language"],
         client_name=_first_name(client.name), client_email=client.email,
         client_tz=client.timezone or app.settings["support.timezone"],
-        client_words=client_words(last.visible_text or last.text) if last else "",
+        client_words=client_words(own_words(last.visible_text or last.text)) if last else "",
         now=now, next_contact_at=next_contact, priority=ticket.priority,
         critical=ticket.critical, consultant_name=consultant.name if consultant else "",
         support_name=app.settings.support_name(ticket.language), extra=extra)

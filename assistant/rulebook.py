@@ -1,6 +1,7 @@
 """The only reader of rules/: typed rules, and errors that name the file and line.
 
-Besides phrase rules, three plain files: `rules/sla.toml` (calendars and targets, read
+Besides phrase rules, the marks of quoted mail in `rules/quotes/` (`quote_marks`, which
+are literal words and patterns in many languages, not lemmas), and three plain files: `rules/sla.toml` (calendars and targets, read
 by `sla_rules`), `rules/owners.toml` (who approves access requests, `owner_rules`) and
 `rules/escalation.toml` (who hears of a critical incident at once, `escalation_rules`).
 
@@ -406,3 +407,50 @@ def escalation_rules(rules_dir: Path) -> tuple[str, ...]:
             or not all(isinstance(a, str) and "@" in a for a in oncall)):
         raise RuleError(f"{path}:{line_of(path, 'oncall')}: oncall = [\"duty@domain\", ...] is needed")
     return tuple(a.strip().lower() for a in oncall)
+
+
+# --- Quote marks: the vocabulary of reply headers, footers and signatures ---------------
+
+# Folders of pattern rules rather than phrase rules (their own reader, below).
+PATTERN_CONCERNS = ("quotes",)
+
+
+@dataclass(frozen=True)
+class MarkRule:
+    """Words or regular expressions that play one `role` in a reply's structure."""
+
+    id: str
+    role: str               # "verb", "intro", "separator", "header.from", "footer", ...
+    words: tuple[str, ...]  # literal, case-insensitive, any run of spaces matches a space
+    patterns: tuple[str, ...]  # Python regular expressions, case-insensitive
+    examples_flag: tuple[str, ...] = ()
+    examples_pass: tuple[str, ...] = ()
+    where: str = ""
+
+
+def quote_marks(rules_dir: Path) -> list[MarkRule]:
+    """Every rule in `rules/quotes/*.toml`; a RuleError names the file and line at fault."""
+    folder = rules_dir / "quotes"
+    if not folder.is_dir():
+        raise RuleError(f"{folder}: missing (the marks of quoted mail are needed)")
+    rules: list[MarkRule] = []
+    for path in sorted(folder.glob("*.toml")):
+        data = read_toml(path)
+        for entry in data.get("rule", []):
+            rule_id = entry.get("id") or ""
+            where = f"{path}:{line_of(path, f'{chr(34)}{rule_id}{chr(34)}') if rule_id else 0}"
+            role = entry.get("role", data.get("role", ""))
+            words, patterns = entry.get("words", []), entry.get("patterns", [])
+            if not rule_id or not role or not (words or patterns):
+                raise RuleError(f"{where}: a quote rule needs an id, a role and words or patterns")
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise RuleError(f"{where}: rule {rule_id!r}, pattern {pattern!r}: {exc}") from exc
+            examples = entry.get("examples", {})
+            rules.append(MarkRule(id=rule_id, role=role, words=tuple(words),
+                                  patterns=tuple(patterns),
+                                  examples_flag=tuple(examples.get("flag", ())),
+                                  examples_pass=tuple(examples.get("pass", ())), where=where))
+    return rules

@@ -33,9 +33,10 @@ def test_russian_outlook_reply_shows_the_new_words_without_the_ot_otpravleno_his
         "Добрый день!\n\n"
         "Принтер всё ещё не печатает: после перезагрузки та же ошибка «Замятие бумаги», "
         "хотя бумаги внутри нет.\n"
-        "Нужно срочно, сегодня сдаём отчёт.\n\n"
-        "С уважением,\nИван Петров\nбухгалтерия ООО «Ромашка»\n+7 495 123-45-67"
+        "Нужно срочно, сегодня сдаём отчёт."
     )
+    # The sign-off with name, department and phone is his signature, kept apart.
+    assert mail.signature == "С уважением,\nИван Петров\nбухгалтерия ООО «Ромашка»\n+7 495 123-45-67"
     assert "Отправлено: 3 марта 2025 г. 18:02" in mail.text  # the history is still in text
     assert mail.subject == "RE: Не печатает принтер в бухгалтерии [#42]"
     assert (mail.from_name, mail.from_address) == ("Иван Петров", "ivan.petrov@client.ru")
