@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from imapclient import IMAPClient
+from imapclient.imapclient import SENT
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from assistant.config import Settings
+from assistant.config import Settings, implicit_tls_hint
 from assistant.errors import ConfigError, MailboxUnavailable
 from assistant.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
 
@@ -72,7 +73,8 @@ class Inbox:
         self._sleep = sleep
         self._spool_dir = spool_dir
         self._timeout = timeout
-        self._ssl_context = ssl_context     # None: the system's trusted authorities
+        self._ssl_context = ssl_context or _context(settings["imap.ca_file"])
+        self._sent_folder = settings["imap.sent_folder"] or None
         self._client: IMAPClient | None = None
         self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
         if self.security not in SECURITY_CHOICES:
@@ -88,13 +90,16 @@ class Inbox:
     def connect(self) -> None:
         """Open the connection and log in; raises MailboxUnavailable with a one-line reason."""
         self.close()
+        hint = implicit_tls_hint("imap", self.security, self.port)
+        if hint:
+            log.warning("imap: trying STARTTLS on %s:%d%s", self.host, self.port, hint)
         try:
             client = self._open()
         except ssl.SSLCertVerificationError as exc:
             # Not worth a retry: the certificate will be just as wrong in a minute.
             raise MailboxUnavailable(f"imap: {self.host}:{self.port} certificate refused: {exc.verify_message}") from exc
         except (OSError, IMAPClientError) as exc:
-            raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}") from exc
+            raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}{hint}") from exc
         try:
             client.login(self.username, self._password)
         except LoginError as exc:
@@ -276,6 +281,15 @@ class Inbox:
             log.warning("imap: %s offers neither MOVE nor UIDPLUS; done mail stays in %s with %s",
                         self.host, folder, self.done_keyword)
 
+    def sent_folder(self) -> str:
+        """Where copies of our mail go: imap.sent_folder when set, else the folder the
+        server marks \\Sent (RFC 6154 SPECIAL-USE, e.g. "Sent Items"), else "Sent"."""
+        if self._sent_folder is None:
+            found = self.with_reconnect(lambda client: client.find_special_folder(SENT), "list folders")
+            self._sent_folder = found or "Sent"
+            log.info("imap: copies of sent mail go to %s", self._sent_folder)
+        return self._sent_folder
+
     def append(self, folder: str, raw: bytes, flags: tuple[bytes, ...] = (SEEN,)) -> None:
         """Put a message into `folder` (made if missing), e.g. a copy of a sent reply.
 
@@ -362,6 +376,16 @@ def _arrived_while_idle(client: IMAPClient, until: float, stop: Callable[[], boo
 def _ensure_folder(client: IMAPClient, folder: str) -> None:
     if not client.folder_exists(folder):
         client.create_folder(folder)
+
+
+def _context(ca_file: str) -> ssl.SSLContext | None:
+    """A context trusting `ca_file` for this mailbox only; None: the system's authorities."""
+    if not ca_file:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"imap.ca_file: cannot read {ca_file}: {exc.strerror or exc}") from exc
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
