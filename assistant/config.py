@@ -162,18 +162,6 @@ class Settings:
         return os.environ.get(self.get(section, "password_env"), "")
 
 
-# Ports where TLS starts with the connection (RFC 8314), and the STARTTLS port beside each.
-IMPLICIT_TLS_PORTS = {465: 587, 993: 143}
-
-
-def implicit_tls_hint(section: str, security: str, port: int) -> str:
-    """A hint for a connection that failed: STARTTLS was tried on a port that speaks TLS at once."""
-    if security == "starttls" and int(port) in IMPLICIT_TLS_PORTS:
-        return (f' (port {port} usually speaks TLS from the first byte: set '
-                f'{section}.security = "ssl", or use port {IMPLICIT_TLS_PORTS[int(port)]} for starttls)')
-    return ""
-
-
 def defaults() -> Settings:
     return Settings({(k.section, k.name): k.default for k in KEYS})
 

@@ -11,6 +11,7 @@ import schedule
 from sqlmodel import select
 
 from assistant.errors import MailboxUnavailable
+from assistant.health import CONTACT
 from assistant.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
 from assistant.models import MailboxCursor, OutboxMail, Setting, utcnow
 from assistant.walk import Tally
@@ -19,7 +20,6 @@ log = logging.getLogger("assistant.daemon")
 
 SEND_EVERY_SECONDS = 20
 MAX_WAIT_SECONDS = 60
-CONTACT = "contact:"            # Setting key prefix: when a mailbox last answered
 
 
 class Daemon:

@@ -16,8 +16,9 @@ from imapclient import IMAPClient
 from imapclient.imapclient import SENT
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from assistant.config import Settings, implicit_tls_hint
+from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.tlshint import implicit_tls_hint
 from assistant.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
 
 log = logging.getLogger("assistant.inbox")
@@ -90,15 +91,13 @@ class Inbox:
     def connect(self) -> None:
         """Open the connection and log in; raises MailboxUnavailable with a one-line reason."""
         self.close()
-        hint = implicit_tls_hint("imap", self.security, self.port)
-        if hint:
-            log.warning("imap: trying STARTTLS on %s:%d%s", self.host, self.port, hint)
         try:
             client = self._open()
         except ssl.SSLCertVerificationError as exc:
             # Not worth a retry: the certificate will be just as wrong in a minute.
             raise MailboxUnavailable(f"imap: {self.host}:{self.port} certificate refused: {exc.verify_message}") from exc
         except (OSError, IMAPClientError) as exc:
+            hint = implicit_tls_hint("imap", self.security, self.host, self.port)
             raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}{hint}") from exc
         try:
             client.login(self.username, self._password)

@@ -20,8 +20,9 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from assistant.config import Settings, implicit_tls_hint
+from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.tlshint import implicit_tls_hint
 from assistant.leases import process_id
 from assistant.models import OutboxMail
 from assistant.store import Store
@@ -320,7 +321,7 @@ class Outbox:
                 connection.login(self.settings["smtp.username"], self.settings.secret("smtp"))
             return connection
         except (smtplib.SMTPException, OSError) as exc:
-            hint = implicit_tls_hint("smtp", security, port)
+            hint = implicit_tls_hint("smtp", security, host, port)
             raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0] + hint) from exc
 
 
