@@ -12,17 +12,7 @@ from assistant import store as store_module
 from assistant.app import App
 from assistant.models import Fate, Setting, Ticket
 from assistant.store import Store, open_store
-from pgserver import PostgreSQL, binaries
 from support import Clock, mail, settings_in
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    if binaries() is None:
-        pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql)")
-    server = PostgreSQL().start()
-    yield server
-    server.stop()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):
