@@ -18,7 +18,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.tlshint import implicit_tls_hint
+from assistant.tlshint import implicit_tls_hint, trusting
 from assistant.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
 
 log = logging.getLogger("assistant.inbox")
@@ -74,7 +74,7 @@ class Inbox:
         self._sleep = sleep
         self._spool_dir = spool_dir
         self._timeout = timeout
-        self._ssl_context = ssl_context or _context(settings["imap.ca_file"])
+        self._ssl_context = ssl_context or trusting("imap", settings["imap.ca_file"])
         self._sent_folder = settings["imap.sent_folder"] or None
         self._client: IMAPClient | None = None
         self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
@@ -375,16 +375,6 @@ def _arrived_while_idle(client: IMAPClient, until: float, stop: Callable[[], boo
 def _ensure_folder(client: IMAPClient, folder: str) -> None:
     if not client.folder_exists(folder):
         client.create_folder(folder)
-
-
-def _context(ca_file: str) -> ssl.SSLContext | None:
-    """A context trusting `ca_file` for this mailbox only; None: the system's authorities."""
-    if not ca_file:
-        return None
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"imap.ca_file: cannot read {ca_file}: {exc.strerror or exc}") from exc
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.tlshint import implicit_tls_hint
+from assistant.tlshint import implicit_tls_hint, trusting
 from assistant.leases import process_id
 from assistant.models import OutboxMail
 from assistant.store import Store
@@ -305,8 +305,8 @@ class Outbox:
             raise MailboxUnavailable("no SMTP server configured ([smtp] host)")
         security = self.settings["smtp.security"]
         # A private authority is trusted for this connection only, never process-wide.
+        context = trusting("smtp", self.settings["smtp.ca_file"]) or ssl.create_default_context()
         try:
-            context = ssl.create_default_context(cafile=self.settings["smtp.ca_file"] or None)
             if security == "ssl":
                 connection = smtplib.SMTP_SSL(host, port, timeout=60, context=context)
             else:

@@ -1,9 +1,11 @@
-"""Why a STARTTLS connection failed when the port speaks TLS from its first byte."""
+"""TLS for the mail servers: a private authority per server, and why STARTTLS failed on a TLS port."""
 
 from __future__ import annotations
 
 import socket
 import ssl
+
+from assistant.errors import ConfigError
 
 # Ports where TLS starts with the connection (RFC 8314), and the STARTTLS port beside each.
 IMPLICIT_TLS_PORTS = {465: 587, 993: 143}
@@ -37,3 +39,14 @@ def speaks_tls(host: str, port: int, timeout: float = PROBE_SECONDS) -> bool:
             return True
     except (OSError, ssl.SSLError):
         return False
+
+
+def trusting(section: str, ca_file: str) -> ssl.SSLContext | None:
+    """A context trusting `ca_file` for this server only (never SSL_CERT_FILE for the whole
+    process); None when no file is set: the system's authorities."""
+    if not ca_file:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{section}.ca_file: cannot read {ca_file}: {exc.strerror or exc}") from exc

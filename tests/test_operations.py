@@ -22,7 +22,7 @@ from assistant.leases import Leases
 from assistant.mailserver import Dovecot, free_port
 from assistant.models import OutboxMail
 from assistant.smtpsink import SmtpSink
-from scheduled import MANAGER, make
+from scheduled import make
 from support import CONSULTANT, Clock, mail, settings_in
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
