@@ -20,6 +20,7 @@ log = logging.getLogger("assistant.daemon")
 
 SEND_EVERY_SECONDS = 20
 MAX_WAIT_SECONDS = 60
+ACKNOWLEDGE_ROUND = 20
 
 
 class Daemon:
@@ -104,7 +105,10 @@ class Daemon:
             self.problems.append(f"imap: {self.settings['imap.host']} stopped answering while "
                                  f"the mail was read")
         self._note_contact()
-        self.app.follow.acknowledge_due()
+        # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
+        while self.app.follow.acknowledge_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
+                and not self.stopping.is_set():
+            pass
         self.send()
         return tally
 
@@ -246,7 +250,7 @@ class Daemon:
             return
         outbox = self.app.follow.outbox
         self._recover()
-        sent, failed = outbox.send_due(after_sent=self.app.follow.after_sent)
+        sent, failed = outbox.send_due(after_sent=self.app.follow.after_sent, stop=self.stopping.is_set)
         if outbox.unreachable:
             self.problems.append(outbox.unreachable)
         if sent or failed:

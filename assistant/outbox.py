@@ -8,6 +8,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -200,7 +201,8 @@ class Outbox:
                           row.message_id, row.ticket_id)
         return len(rows)
 
-    def send_due(self, after_sent=None, limit: int = 500) -> tuple[int, int]:
+    def send_due(self, after_sent=None, limit: int = 500,
+                 stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
         """Send queued mail whose time has come, claiming it row by row; returns (sent, failed).
 
         Several daemons may call this at once: each letter is claimed by one of them
@@ -215,6 +217,8 @@ class Outbox:
         connection = None
         try:
             for _ in range(limit):
+                if stop():          # a daemon told to stop leaves the rest to the next one
+                    break
                 try:
                     connection = connection or self._connect()
                 except MailboxUnavailable as exc:
