@@ -7,12 +7,18 @@ import logging
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
-from assistant import intake
+from typing import TYPE_CHECKING
+
 from assistant.config import Settings
 from assistant.models import utcnow
-from assistant.sources import RawMail
 from assistant.store import Store, open_store
-from assistant.walk import Clock, Outcome, Tally, Walk
+
+# The walk and intake pull in spaCy and the language pipelines (most of a second to
+# import): they are imported where mail is read, so `assistant tickets`, `outbox`,
+# `status` and `quarantine list` answer at once.
+if TYPE_CHECKING:
+    from assistant.sources import RawMail
+    from assistant.walk import Clock, Outcome, Tally, Walk
 
 log = logging.getLogger("assistant.app")
 
@@ -89,6 +95,7 @@ class App:
 
     @cached_property
     def walk(self) -> Walk:
+        from assistant.walk import Walk
         return Walk(self.settings, self.store, clock=self.clock, assessor=self.assessor,
                     follow_ups=self.follow.steps(), interceptors=self.follow.interceptors(),
                     after_commit=(self.pending.write_due,))
@@ -116,6 +123,7 @@ class App:
                     progress: Callable[[], None] = lambda: None) -> Tally:
         """Walk every mail; commits once per batch so a crash loses at most an uncommitted batch,
         which a rerun reads again without doubling anything."""
+        from assistant.walk import Tally
         tally = Tally()
         try:
             for batch in _batches(mails, BATCH):
@@ -132,6 +140,7 @@ class App:
 
     def understand(self, raw: bytes, name: str) -> dict:
         """What `parse --json` prints for one message; nothing is stored."""
+        from assistant import intake
         mail = intake.parse(raw, own_addresses=self.settings.support_addresses,
                             max_attachment_bytes=int(self.settings["storage.max_attachment_mb"] * 2**20))
         verdict = self.triage.assess(mail.subject, mail.visible_text or mail.text,

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assistant import approval, promises, timetable, worklog
@@ -51,8 +52,9 @@ class Checkpoints:
 
     def jobs(self):
         """The daemon's jobs: each registers itself on the daemon's own Scheduler."""
-        def every_minute(scheduler):
-            scheduler.every(EVERY_SECONDS).seconds.do(self.run_due)
+        def every_minute(scheduler, guard=lambda job: job):
+            # `guard` lets the daemon run it only while it holds the schedule's lease.
+            scheduler.every(EVERY_SECONDS).seconds.do(guard(self.run_due))
         return (every_minute,)
 
     def run_due(self) -> Done:
@@ -178,14 +180,37 @@ class Checkpoints:
 
     # -- manager summary --------------------------------------------------------------------
     def _summary(self, now: datetime, done: Done) -> None:
+        """The manager summary of the latest slot, once across every daemon.
+
+        The slot is claimed by locking its ScheduleRun row (SELECT ... FOR UPDATE): a second
+        daemon waits for the first to commit, then finds the slot done. A database that
+        never ran the schedule starts counting from now, so a fresh install does not mail
+        a summary for a time that passed before it was installed.
+        """
+        if not self._first_run(now):
+            return
+        slot = self.last_slot(now)
         with self.app.store.session() as session:
-            run = session.get(ScheduleRun, SUMMARY) or ScheduleRun(name=SUMMARY)
-            slot = self.last_slot(now)
+            run = session.exec(select(ScheduleRun).where(ScheduleRun.name == SUMMARY)
+                               .with_for_update()).one()
             if slot is None or (run.last_run_at is not None and run.last_run_at >= slot):
                 return
             done.summaries = len(self.send_summary(session, now, run.last_run_at))
             run.last_run_at = now
-            session.add(run)
+
+    def _first_run(self, now: datetime) -> bool:
+        """False the first time: the summary's record is made, starting from now."""
+        with self.app.store.session() as session:
+            if session.get(ScheduleRun, SUMMARY) is not None:
+                return True
+        try:
+            with self.app.store.session() as session:
+                session.add(ScheduleRun(name=SUMMARY, last_run_at=now))
+            log.info("checkpoints: the first manager summary goes out after %s",
+                     self.next_slot(now).isoformat())
+        except IntegrityError:
+            pass                       # another daemon made it a moment ago
+        return False
 
     def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
         """Queue the summary for every group of readers; returns the outbox rows."""

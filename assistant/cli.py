@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant import config, views
+from assistant import config, logformat, views
 from assistant.app import App
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected
 from assistant.models import utcnow
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="assistant", description="Email support assistant: every email a ticket.")
     parser.add_argument("--config", help="configuration file (else $ASSISTANT_CONFIG, else ./assistant.toml)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="json: one JSON object per log line, for log collectors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("init", help="write a starter assistant.toml and create the database")
@@ -92,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--all", action="store_true", help="with list: sent mail too")
     outbox.add_argument("--json", action="store_true")
 
+    status = commands.add_parser("status", help="health: mailbox contact, queues, oldest unsent letter, leases")
+    status.add_argument("--json", action="store_true")
+
     tone = commands.add_parser("check-tone", help="find blame, boilerplate, deflection, bureaucratese")
     tone.add_argument("file", metavar="FILE", help="a text file, or - for standard input")
     tone.add_argument("--lang", choices=["ru", "en"])
@@ -103,10 +108,8 @@ def main(argv: list[str] | None = None, *, clock: Clock = utcnow) -> int:
     """Run one command; `clock` is where every "now" of the run comes from (tests pass theirs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2) if args.command != "run"
-        else logging.INFO - 10 * min(args.verbose, 1),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logformat.configure(logging.WARNING - 10 * min(args.verbose, 2) if args.command != "run"
+                        else logging.INFO - 10 * min(args.verbose, 1), args.log_format, sys.stderr)
     try:
         path = config.locate(args.config)
         if args.command == "init" and path is not None and not path.exists():
@@ -379,6 +382,13 @@ def cmd_run(app: App, args) -> int:
     return Daemon(app).run(once=args.once)
 
 
+def cmd_status(app: App, args) -> int:
+    from assistant import health
+    found = health.check(app)
+    print(json.dumps(found.as_dict()) if args.json else health.text(found))
+    return 0 if not found.problems else 1
+
+
 def cmd_demo(app: App, args) -> int:
     from assistant.demo import run_demo
     return run_demo()
@@ -395,5 +405,5 @@ COMMANDS = {
     "init": cmd_init, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
     "parse": cmd_parse, "tickets": cmd_tickets, "quarantine": cmd_quarantine,
     "check-tone": cmd_check_tone, "drafts": cmd_drafts, "note": cmd_note, "report": cmd_report,
-    "outbox": cmd_outbox,
+    "outbox": cmd_outbox, "status": cmd_status,
 }

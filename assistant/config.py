@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.errors import ConfigError
 
@@ -46,12 +47,15 @@ KEYS: tuple[Key, ...] = (
     Key("imap", "idle", True, "use IMAP IDLE when the server offers it, else poll"),
     Key("imap", "poll_seconds", 60, "how often to look for mail without IDLE"),
     Key("imap", "batch", 200, "messages fetched per round trip"),
+    Key("imap", "ca_file", "", "PEM file of a private certificate authority; empty: the system's"),
+    Key("imap", "sent_folder", "", "where copies of our mail go; empty: the folder marked \\Sent, else Sent"),
     Key("smtp", "host", "", "empty: nothing is sent, drafts wait in the outbox"),
     Key("smtp", "port", 587, "587 for starttls, 465 for ssl"),
     Key("smtp", "security", "starttls", "ssl | starttls | none (none only for loopback)"),
     Key("smtp", "username", "", "empty: no SMTP authentication"),
     Key("smtp", "password_env", "ASSISTANT_SMTP_PASSWORD", "environment variable holding the password"),
     Key("smtp", "password_file", "", "or a file holding it"),
+    Key("smtp", "ca_file", "", "PEM file of a private certificate authority; empty: the system's"),
     Key("support", "address", "support@example.com", "the address clients write to"),
     Key("support", "aliases", [], "other addresses that reach the same mailbox"),
     Key("support", "name", "Служба поддержки", "signs Russian letters; shown in From: of every reply"),
@@ -62,6 +66,7 @@ KEYS: tuple[Key, ...] = (
     Key("support", "secret_file", "", "HMAC key for signed ticket references; empty: kept in the database"),
     Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
     Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
+    Key("daemon", "lease_seconds", 30, "a daemon that dies hands its mailbox and schedule to another after this"),
     Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
     Key("performance", "message_budget_seconds", 5.0,
         "CPU seconds one message may take to be understood; over it, it is quarantined "
@@ -195,12 +200,9 @@ def load(path: Path | None) -> Settings:
             key = known.get((section, name))
             if key is None:
                 raise ConfigError(f"{path}: unknown setting {section}.{name}")
-            if type(value) is not type(key.default) and not (
-                    isinstance(key.default, int) and isinstance(value, int)):
-                raise ConfigError(
-                    f"{path}: {section}.{name} should be {type(key.default).__name__}, "
-                    f"not {type(value).__name__}")
+            _check_type(path, key, value)
             values[(section, name)] = value
+    _check_values(path, values)
     return Settings(
         values,
         consultants=_people(path, data.get("consultants", []), "consultants"),
@@ -210,15 +212,64 @@ def load(path: Path | None) -> Settings:
     )
 
 
+_KINDS = {bool: "true or false", int: "a number", float: "a number", str: "text in quotes",
+          list: "a list"}
+PORTS = ("imap.port", "smtp.port", "web.port")
+SECURITY = ("imap.security", "smtp.security")
+# Keys a [[consultants]] or [[managers]] entry may carry; anything else is a typo.
+PERSON_KEYS = {"consultants": {"name", "email", "languages", "name_en"},
+               "managers": {"name", "email", "languages", "companies"}}
+LANGUAGES = ("ru", "en")
+
+
+def _check_type(path: Path, key: Key, value: Any) -> None:
+    wanted = type(key.default)
+    if type(value) is wanted or (wanted is float and type(value) is int):
+        return
+    where = f"{path}: {key.section}.{key.name}"
+    if wanted is list and isinstance(value, str):
+        raise ConfigError(f'{where} is a list: write {key.name} = ["{value}"]')
+    raise ConfigError(f"{where} should be {_KINDS.get(wanted, wanted.__name__)}, "
+                      f"not {_KINDS.get(type(value), type(value).__name__)}")
+
+
+def _check_values(path: Path, values: dict[tuple[str, str], Any]) -> None:
+    """Values of the right type that still cannot work: ports, time zones, choices."""
+    for dotted in PORTS:
+        port = values.get(tuple(dotted.split(".")))
+        if port is not None and not 0 < port < 65536:
+            raise ConfigError(f"{path}: {dotted} = {port} is not a port (1-65535)")
+    for dotted in SECURITY:
+        chosen = values[tuple(dotted.split("."))]
+        if chosen not in ("ssl", "starttls", "none"):
+            raise ConfigError(f'{path}: {dotted} is "ssl", "starttls" or "none", not "{chosen}"')
+    zone = values[("support", "timezone")]
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(f'{path}: support.timezone = "{zone}" is not a time zone; '
+                          f'write one like "Europe/Moscow" or "UTC"') from None
+
+
 def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
     people = []
+    if not isinstance(rows, list):
+        raise ConfigError(f"{path}: write each of the {section} as its own [[{section}]] table")
     for row in rows:
         if not isinstance(row, dict) or "email" not in row:
             raise ConfigError(f"{path}: every [[{section}]] needs an email")
+        unknown = sorted(set(row) - PERSON_KEYS[section])
+        if unknown:
+            raise ConfigError(f"{path}: [[{section}]] {row['email']}: unknown key {unknown[0]} "
+                              f"(known: {', '.join(sorted(PERSON_KEYS[section]))})")
+        languages = row.get("languages", list(LANGUAGES))
+        if not isinstance(languages, list) or not set(languages) <= set(LANGUAGES):
+            raise ConfigError(f'{path}: [[{section}]] {row["email"]}: languages is a list '
+                              f'such as ["ru", "en"], not {languages!r}')
         people.append(Person(
             name=row.get("name", row["email"]),
             email=row["email"].strip().lower(),
-            languages=tuple(row.get("languages", ("ru", "en"))),
+            languages=tuple(languages),
         ))
     return tuple(people)
 

@@ -11,17 +11,26 @@ import schedule
 from sqlmodel import select
 
 from assistant.errors import BatchIncomplete, MailboxUnavailable
-from assistant.models import MailboxCursor
+from assistant.health import CONTACT
+from assistant.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
+from assistant.models import MailboxCursor, OutboxMail, Setting, utcnow
 from assistant.walk import Tally
 
 log = logging.getLogger("assistant.daemon")
 
 SEND_EVERY_SECONDS = 20
 MAX_WAIT_SECONDS = 60
+ACKNOWLEDGE_ROUND = 20
 
 
 class Daemon:
-    """Wires the stages on its own `schedule.Scheduler` (never the library's global one)."""
+    """Wires the stages on its own `schedule.Scheduler` (never the library's global one).
+
+    Several daemons may share one PostgreSQL database: each takes the mailbox and the
+    schedule only under a lease (assistant.leases), and claims outgoing mail row by row,
+    so whatever runs where, each message is read once, each letter goes once and each
+    scheduled slot runs once. On SQLite a second daemon refuses to start.
+    """
 
     def __init__(self, app, *, inbox_factory: Callable | None = None):
         self.app = app
@@ -30,32 +39,51 @@ class Daemon:
         self.stopping = threading.Event()
         self._inbox_factory = inbox_factory or self._default_inbox
         self._inbox = None
+        self.leases = Leases(app.store, seconds=self.settings["daemon.lease_seconds"])
+        self.mailbox = mailbox_lease(self.settings)
+        self.problems: list[str] = []       # what `run --once` could not reach
 
     def run(self, once: bool = False) -> int:
-        """Work until SIGTERM/SIGINT (or, with once, until nothing is waiting); returns 0."""
+        """Work until SIGTERM/SIGINT (or, with once, until nothing is waiting); returns 0.
+
+        With once, raises MailboxUnavailable when the mailbox or the SMTP server could
+        not be reached, after doing whatever else was waiting, so cron sees the failure.
+        """
         self._install_signals()
-        recovered = self.app.follow.outbox.recover()
-        if recovered:
-            log.error("daemon: %d mails were caught mid-send by the last stop; see the outbox",
-                      recovered)
+        with SingleDaemon(self.app.settings.database_url) as single:
+            if single.path is not None:
+                # The file lock proves no other daemon runs on this SQLite file, so any
+                # lease in it was left by one that was killed: no need to wait it out.
+                self.leases.forget_all()
+            self.leases.take(self.leases.presence)
+            heartbeat = Heartbeat(self.leases, on_lost=self._lost).start()
+            try:
+                return self._run(once)
+            finally:
+                heartbeat.stop()
+                self._close_inbox()
+                self.leases.release_all()
+                self.app.understanding.close()
+
+    def _run(self, once: bool) -> int:
+        self._recover()
         self.scheduler.every(SEND_EVERY_SECONDS).seconds.do(self.send)
         for job in getattr(self.app, "schedules", lambda: ())():
-            job(self.scheduler)
-        try:
-            if once:
-                self.step()
-                self.scheduler.run_all()
-                return 0
-            log.info("daemon: started; reading %s", self.settings["imap.host"] or "no mailbox")
-            while not self.stopping.is_set():
-                self.step()
-                self.scheduler.run_pending()
-                self._wait()
-            log.info("daemon: stopped cleanly")
+            job(self.scheduler, guard=self._under_schedule_lease)
+        if once:
+            self.step()
+            self.scheduler.run_all()
+            if self.problems:
+                raise MailboxUnavailable("; ".join(dict.fromkeys(self.problems)))
             return 0
-        finally:
-            self._close_inbox()
-            self.app.understanding.close()
+        log.info("daemon: started as %s; reading %s", self.leases.holder,
+                 self.settings["imap.host"] or "no mailbox")
+        while not self.stopping.is_set():
+            self.step()
+            self.scheduler.run_pending()
+            self._wait()
+        log.info("daemon: stopped cleanly")
+        return 0
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -70,10 +98,68 @@ class Daemon:
 
     def step(self) -> Tally:
         """One round: new mail into tickets, their acknowledgements, then what is due to send."""
-        tally = self.read_mail()
-        self.app.follow.acknowledge_due()
+        self.problems.clear()
+        reading = self._may_read()
+        tally = self.read_mail() if reading else Tally()
+        if reading and self.settings["imap.host"] and self._inbox is None:
+            self.problems.append(f"imap: {self.settings['imap.host']} stopped answering while "
+                                 f"the mail was read")
+        self._note_contact()
+        # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
+        while self.app.follow.acknowledge_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
+                and not self.stopping.is_set():
+            pass
         self.send()
         return tally
+
+    # -- coordination -------------------------------------------------------------------
+    def _may_read(self) -> bool:
+        """True when this daemon holds the mailbox's lease and the mailbox answers."""
+        if not self.settings["imap.host"]:
+            return True
+        if not self.leases.take(self.mailbox):
+            self._close_inbox()        # another daemon reads it; do not sit on a connection
+            return False
+        try:
+            self._open_inbox()
+            return True
+        except MailboxUnavailable as exc:
+            log.warning("daemon: mailbox unavailable (%s); will try again", exc)
+            self.problems.append(str(exc))
+            self._close_inbox()
+            return False
+
+    def _note_contact(self) -> None:
+        """Remember when the mailbox last answered, for `assistant status`."""
+        if self._inbox is None or self.mailbox not in self.leases.held:
+            return
+        key = CONTACT + self.mailbox
+        with self.app.store.session() as session:
+            row = session.get(Setting, key) or Setting(key=key, value="")
+            row.value = utcnow().isoformat()
+            session.add(row)
+
+    def _under_schedule_lease(self, job: Callable) -> Callable:
+        def guarded():
+            if self.leases.take(SCHEDULE):
+                return job()
+            return None
+        return guarded
+
+    def _recover(self) -> None:
+        recovered = self.app.follow.outbox.recover(alive=self.leases.alive())
+        if recovered:
+            log.error("daemon: %d mails were caught mid-send by a daemon that stopped; "
+                      "see the outbox", recovered)
+
+    def _lost(self, names: list[str]) -> None:
+        if self.mailbox in names:
+            log.warning("daemon: another daemon reads the mailbox now")
+
+    def _pause(self, seconds: float) -> None:
+        """The inbox's wait between reconnects, cut short when the daemon is told to stop."""
+        if self.stopping.wait(seconds):
+            raise MailboxUnavailable("imap: not reconnecting, the daemon is stopping")
 
     # -- mail in ------------------------------------------------------------------------
     def read_mail(self) -> Tally:
@@ -158,7 +244,7 @@ class Daemon:
 
     def _default_inbox(self):
         from assistant.inbox import Inbox
-        return Inbox(self.settings, self.settings.secret("imap"),
+        return Inbox(self.settings, self.settings.secret("imap"), sleep=self._pause,
                      spool_dir=self.settings.path("storage", "data_dir") / "spool")
 
     def _close_inbox(self) -> None:
@@ -170,6 +256,9 @@ class Daemon:
 
     def _wait(self) -> None:
         seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
+        if self.settings["imap.host"] and self.mailbox not in self.leases.held:
+            # Standing by: look again soon enough to take over from a daemon that died.
+            seconds = min(seconds, self.leases.length.total_seconds() / 3)
         if self.settings["imap.host"] and self._inbox is not None:
             try:
                 self._inbox.wait(seconds, stop=self.stopping.is_set)
@@ -183,14 +272,34 @@ class Daemon:
     def send(self) -> None:
         if not self.settings["smtp.host"]:
             return
-        sent, failed = self.app.follow.outbox.send_due(after_sent=self._after_sent)
+        outbox = self.app.follow.outbox
+        self._recover()
+        sent, failed = outbox.send_due(after_sent=self.app.follow.after_sent, stop=self.stopping.is_set)
+        if outbox.unreachable:
+            self.problems.append(outbox.unreachable)
         if sent or failed:
             log.info("daemon: sent %d, %d to retry", sent, failed)
+        self.file_sent_copies()
 
-    def _after_sent(self, row) -> None:
-        self.app.follow.after_sent(row)
-        if self._inbox is not None and row.kind != "approval_request":
+    def file_sent_copies(self, limit: int = 200) -> int:
+        """Copies of sent mail into the mailbox's Sent folder, by the daemon reading it.
+
+        A copy that could not be filed (IMAP was down, or another daemon sent the mail)
+        stays due and is filed on a later round. Returns how many were filed.
+        """
+        if self._inbox is None or self.mailbox not in self.leases.held:
+            return 0
+        with self.app.store.session() as session:
+            due = session.exec(select(OutboxMail).where(OutboxMail.sent_copy == "due")
+                               .order_by(OutboxMail.id).limit(limit)).all()
+        filed = 0
+        for row in due:
             try:
-                self._inbox.append("Sent", row.raw)
+                self._inbox.append(self._inbox.sent_folder(), row.raw)
             except MailboxUnavailable as exc:
-                log.warning("daemon: no copy of %s in Sent: %s", row.message_id, exc)
+                log.warning("daemon: no copy of %s in Sent yet: %s", row.message_id, exc)
+                break
+            with self.app.store.session() as session:
+                session.get(OutboxMail, row.id).sent_copy = "filed"
+            filed += 1
+        return filed

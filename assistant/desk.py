@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from assistant import conversation
 from assistant.errors import NotFound, Rejected
 from assistant.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Fate, Message,
                               Quarantine, Status, Ticket, TicketChange)
-from assistant.walk import Outcome, raw_bytes
+
+if TYPE_CHECKING:
+    from assistant.walk import Outcome
+# The walk and conversation are imported where they are used: they bring the mail parser
+# and spaCy (most of a second), which listing tickets or quarantine never needs.
 
 SETTABLE = {"priority": PRIORITIES, "status": tuple(s.value for s in Status),
             "category": None, "assignee": None}
@@ -131,6 +135,7 @@ class Desk:
             row = session.get(Quarantine, number)
             if row is None:
                 raise NotFound(f"nothing in quarantine under number {number}")
+            from assistant.walk import raw_bytes
             raw = raw_bytes(session, self.settings, row.content_hash)
         detail = _quarantine_row(row)
         detail["size"] = len(raw)
@@ -139,6 +144,7 @@ class Desk:
 
     def retry_quarantined(self, number: int, release: bool = False) -> Outcome:
         """Walk a quarantined message again (after a fix), or release a held one onto its ticket."""
+        from assistant.walk import raw_bytes
         with self.store.session() as session:
             row = session.get(Quarantine, number)
             if row is None:
@@ -149,6 +155,7 @@ class Desk:
                 raise Rejected(f"quarantine {number} is not a held reply; use retry")
             raw = raw_bytes(session, self.settings, row.content_hash)
             if release:
+                from assistant import conversation
                 ticket = session.get(Ticket, row.ticket_id)
                 conversation.add_participants(session, ticket, (row.from_address,), self.settings)
             row.resolved_at = self.app.clock()

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from assistant import approval, conversation, quoting
+from assistant.errors import Rejected
 from assistant.intake import Incoming
 from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket
 from assistant.notices import Notices
@@ -88,8 +89,11 @@ class FollowUps:
         """Acknowledge new tickets: sent at once when allowed, else drafted for approval."""
         done = 0
         with self.app.store.session() as session:
+            # Locked and skipped by other daemons until this commits (PostgreSQL): each
+            # new ticket is acknowledged by exactly one of them.
             due = session.exec(select(Ticket).where(Ticket.acknowledgement == "due")
-                               .order_by(Ticket.id).limit(limit)).all()
+                               .order_by(Ticket.id).limit(limit)
+                               .with_for_update(skip_locked=True)).all()
             for ticket in due:
                 savepoint = session.begin_nested()
                 try:
@@ -178,13 +182,29 @@ class FollowUps:
             log.warning("followup: approval ignored (%s) in %s", why, mail.message_id)
             return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id if draft else None,
                            f"approval ignored: {why}")
-        said = self.decide(session, draft, approval.read_verdict(mail.visible_text),
-                           mail.from_address, now)
+        try:
+            said = self.decide(session, draft, approval.read_verdict(mail.visible_text),
+                               mail.from_address, now)
+        except Rejected as exc:     # decided meanwhile by someone else: they won
+            log.info("followup: approval by %s in %s not applied: %s", mail.from_address,
+                     mail.message_id, exc)
+            return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id, f"not applied: {exc}")
         return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id,
                        f"draft {draft.id} {said} by {mail.from_address}")
 
     def decide(self, session: Session, draft: Draft, verdict: approval.Verdict, who: str,
                now: datetime) -> str:
+        """Apply a verdict to a draft; of several at once (mail, CLI, page) one wins.
+
+        The draft's row is read again under a lock (SELECT ... FOR UPDATE): a second
+        decision waits for the first to commit, then sees it and is refused with why.
+        """
+        status = draft.status
+        session.refresh(draft, with_for_update=True)
+        if draft.status == "approved" and verdict.action in ("approve", "anyway"):
+            raise Rejected(f"draft {draft.id} was already approved by {draft.decided_by}")
+        if draft.status != status and draft.status != "pending":
+            raise Rejected(f"draft {draft.id} was {draft.status} by {draft.decided_by} meanwhile")
         said = approval.decide(session, draft, verdict, who, now, self.app.tone.check)
         if said == "approved":
             self.dispatch(session, draft, now)

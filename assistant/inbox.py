@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from imapclient import IMAPClient
+from imapclient.imapclient import SENT
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.tlshint import implicit_tls_hint, trusting
 from assistant.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
 
 log = logging.getLogger("assistant.inbox")
@@ -72,7 +74,8 @@ class Inbox:
         self._sleep = sleep
         self._spool_dir = spool_dir
         self._timeout = timeout
-        self._ssl_context = ssl_context     # None: the system's trusted authorities
+        self._ssl_context = ssl_context or trusting("imap", settings["imap.ca_file"])
+        self._sent_folder = settings["imap.sent_folder"] or None
         self._client: IMAPClient | None = None
         self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
         if self.security not in SECURITY_CHOICES:
@@ -94,7 +97,8 @@ class Inbox:
             # Not worth a retry: the certificate will be just as wrong in a minute.
             raise MailboxUnavailable(f"imap: {self.host}:{self.port} certificate refused: {exc.verify_message}") from exc
         except (OSError, IMAPClientError) as exc:
-            raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}") from exc
+            hint = implicit_tls_hint("imap", self.security, self.host, self.port)
+            raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}{hint}") from exc
         try:
             client.login(self.username, self._password)
         except LoginError as exc:
@@ -275,6 +279,15 @@ class Inbox:
         else:
             log.warning("imap: %s offers neither MOVE nor UIDPLUS; done mail stays in %s with %s",
                         self.host, folder, self.done_keyword)
+
+    def sent_folder(self) -> str:
+        """Where copies of our mail go: imap.sent_folder when set, else the folder the
+        server marks \\Sent (RFC 6154 SPECIAL-USE, e.g. "Sent Items"), else "Sent"."""
+        if self._sent_folder is None:
+            found = self.with_reconnect(lambda client: client.find_special_folder(SENT), "list folders")
+            self._sent_folder = found or "Sent"
+            log.info("imap: copies of sent mail go to %s", self._sent_folder)
+        return self._sent_folder
 
     def append(self, folder: str, raw: bytes, flags: tuple[bytes, ...] = (SEEN,)) -> None:
         """Put a message into `folder` (made if missing), e.g. a copy of a sent reply.

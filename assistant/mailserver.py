@@ -60,6 +60,7 @@ service imap-login {{
     port = {ssl_port}
   }}
 {login_extra}}}
+{mailboxes}
 # Without this listener there is no growing delay after failed logins from one address,
 # which would otherwise slow every test after one that tries a wrong password.
 service anvil {{
@@ -119,8 +120,9 @@ class Dovecot:
     """
 
     def __init__(self, root: Path | str | None = None, host: str = LOOPBACK, port: int | None = None,
-                 tls: bool = False):
+                 tls: bool = False, sent_folder: str | None = None):
         self._own_root = root is None
+        self.sent_folder = sent_folder      # made for every user, marked \Sent (RFC 6154)
         self.tls = tls
         self.ssl_port = free_port(host) if tls else 0
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-") if root is None else root).resolve()
@@ -159,7 +161,13 @@ class Dovecot:
             login_user="dovenull" if privileged else me,
             login_extra="" if privileged else "  chroot =\n  user =\n",
             anvil_extra="" if privileged else "  chroot =\n",
-            unprivileged="" if privileged else _UNPRIVILEGED)
+            unprivileged="" if privileged else _UNPRIVILEGED, mailboxes=self._mailboxes())
+
+    def _mailboxes(self) -> str:
+        if not self.sent_folder:
+            return ""
+        return ('namespace inbox {\n  inbox = yes\n  separator = /\n'
+                f'  mailbox "{self.sent_folder}" {{\n    auto = create\n    special_use = \\Sent\n  }}\n}}')
 
     def _ssl_settings(self) -> str:
         if not self.tls:

@@ -283,6 +283,8 @@ class OutboxMail(SQLModel, table=True):
     created_at: datetime | None = _when(nullable=False)
     next_attempt_at: datetime | None = _when()
     sent_at: datetime | None = _when()
+    claimed_by: str = ""            # the process that took it to send (see leases.process_id)
+    sent_copy: str = ""             # due | filed: its copy in the mailbox's Sent folder
 
 
 class WorkLogEntry(SQLModel, table=True):
@@ -349,3 +351,17 @@ class ScheduleRun(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     last_run_at: datetime | None = _when()
+
+
+class Lease(SQLModel, table=True):
+    """Work that one daemon does at a time, and who does it until when.
+
+    `mailbox:<account>` reads a mailbox, `schedule` runs the checkpoints, `process:<id>`
+    says a daemon is alive. A holder renews its leases well before they expire; when it
+    dies, another daemon takes them once `expires_at` has passed.
+    """
+
+    name: str = Field(primary_key=True)
+    holder: str
+    acquired_at: datetime | None = _when(nullable=False)
+    expires_at: datetime | None = _when(nullable=False)

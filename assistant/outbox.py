@@ -8,6 +8,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -17,10 +18,13 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.tlshint import implicit_tls_hint, trusting
+from assistant.leases import process_id
 from assistant.models import OutboxMail
 from assistant.store import Store
 
@@ -140,6 +144,7 @@ class Outbox:
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.unreachable: str | None = None    # why the last send_due could not reach SMTP
 
     def blocked(self, session: Session, address: str, automatic: bool) -> str | None:
         """Why automatic mail must not go to `address`, or None when it may."""
@@ -177,15 +182,18 @@ class Outbox:
         session.flush()
         return row
 
-    def recover(self) -> int:
+    def recover(self, alive: set[str] = frozenset()) -> int:
         """After a crash, a mail caught between 'sending' and 'sent' may have gone out.
 
         Sending it again could reach the client twice, so it is set aside as 'uncertain'
         for the operator instead (`assistant outbox`, then `assistant outbox retry N`
-        once the Sent folder or the client says it did not arrive), and logged.
+        once the Sent folder or the client says it did not arrive), and logged. Mail
+        being sent right now by a live process (`alive`: ids from leases.process_id) is
+        left to it.
         """
         with self.store.session() as session:
             rows = session.exec(select(OutboxMail).where(OutboxMail.status == "sending")).all()
+            rows = [row for row in rows if row.claimed_by not in alive]
             for row in rows:
                 row.status = "uncertain"
                 row.last_error = "the assistant stopped while sending; check the Sent folder"
@@ -193,23 +201,33 @@ class Outbox:
                           row.message_id, row.ticket_id)
         return len(rows)
 
-    def send_due(self, after_sent=None) -> tuple[int, int]:
-        """Send every queued mail whose time has come; returns (sent, failed)."""
+    def send_due(self, after_sent=None, limit: int = 500,
+                 stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+        """Send queued mail whose time has come, claiming it row by row; returns (sent, failed).
+
+        Several daemons may call this at once: each letter is claimed by one of them
+        before it goes out (see `_claim`), so it goes out once whoever sends it. When
+        the server cannot be reached, every waiting letter keeps the reason
+        (`assistant outbox list` shows it) and `unreachable` says it for `run --once`.
+        """
         sent = failed = 0
-        with self.store.session() as session:
-            due = session.exec(select(OutboxMail.id).where(
-                OutboxMail.status == "queued", OutboxMail.next_attempt_at <= self.clock())
-                .order_by(OutboxMail.id)).all()
-        if not due:
+        self.unreachable = None
+        if not self._anything_due():
             return 0, 0
         connection = None
         try:
-            for row_id in due:
+            for _ in range(limit):
+                if stop():          # a daemon told to stop leaves the rest to the next one
+                    break
                 try:
                     connection = connection or self._connect()
                 except MailboxUnavailable as exc:
-                    self._postpone(due, str(exc))
-                    return sent, failed + len(due) - sent
+                    self.unreachable = str(exc)
+                    self._postpone(str(exc))
+                    return sent, failed + 1
+                row_id = self._claim()
+                if row_id is None:
+                    break
                 if self._send_one(connection, row_id, after_sent):
                     sent += 1
                 else:
@@ -219,13 +237,33 @@ class Outbox:
             _close(connection)
         return sent, failed
 
+    def _due(self):
+        return (OutboxMail.status == "queued", OutboxMail.next_attempt_at <= self.clock())
+
+    def _anything_due(self) -> bool:
+        with self.store.session() as session:
+            return session.exec(select(OutboxMail.id).where(*self._due()).limit(1)).first() is not None
+
+    def _claim(self) -> int | None:
+        """Mark the oldest due letter 'sending' for this process; its id, or None when none is left.
+
+        One statement, committed before the first byte goes out (see recover). On
+        PostgreSQL the inner SELECT ... FOR UPDATE SKIP LOCKED passes over a letter
+        another daemon is claiming this instant instead of waiting for it; on SQLite the
+        UPDATE holds the write lock, and only one daemon runs there anyway.
+        """
+        oldest = (select(OutboxMail.id).where(*self._due()).order_by(OutboxMail.id).limit(1)
+                  .with_for_update(skip_locked=True).scalar_subquery())
+        with self.store.session() as session:
+            return session.execute(
+                update(OutboxMail).where(OutboxMail.id == oldest, OutboxMail.status == "queued")
+                .values(status="sending", attempts=OutboxMail.attempts + 1,
+                        claimed_by=process_id())
+                .returning(OutboxMail.id)).scalar()
+
     def _send_one(self, connection, row_id: int, after_sent) -> bool:
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)
-            if row.status != "queued":
-                return True
-            row.status, row.attempts = "sending", row.attempts + 1
-        # Committed as 'sending' before the first byte goes out: see recover().
         try:
             refused = connection.sendmail(self.settings["support.address"],
                                           row.recipients.split(","), row.raw)
@@ -236,6 +274,8 @@ class Outbox:
             row = session.get(OutboxMail, row_id)
             row.status, row.sent_at = "sent", self.clock()
             row.last_error = f"refused by the server: {', '.join(refused)}" if refused else ""
+            # The reader of the mailbox files a copy in Sent, now or once IMAP is back.
+            row.sent_copy = "due" if row.kind != "approval_request" else ""
         log.info("outbox: sent %s (%s) to %s", row.message_id, row.kind, row.recipients)
         if after_sent:
             after_sent(row)
@@ -257,18 +297,22 @@ class Outbox:
                 log.warning("outbox: %s not sent (%s); next try in %ds",
                             row.message_id, row.last_error, delay)
 
-    def _postpone(self, ids: list[int], reason: str) -> None:
-        log.warning("outbox: SMTP unavailable (%s); %d mails wait", reason, len(ids))
+    def _postpone(self, reason: str) -> None:
+        with self.store.session() as session:
+            waiting = session.execute(update(OutboxMail).where(*self._due())
+                                      .values(last_error=reason[:500])).rowcount
+        log.warning("outbox: SMTP unavailable (%s); %d mails wait", reason, waiting)
 
     def _connect(self) -> smtplib.SMTP:
         host, port = self.settings["smtp.host"], self.settings["smtp.port"]
         if not host:
             raise MailboxUnavailable("no SMTP server configured ([smtp] host)")
         security = self.settings["smtp.security"]
+        # A private authority is trusted for this connection only, never process-wide.
+        context = trusting("smtp", self.settings["smtp.ca_file"]) or ssl.create_default_context()
         try:
             if security == "ssl":
-                connection = smtplib.SMTP_SSL(host, port, timeout=60,
-                                              context=ssl.create_default_context())
+                connection = smtplib.SMTP_SSL(host, port, timeout=60, context=context)
             else:
                 if security == "none" and not is_loopback(host):
                     raise ConfigError("smtp.security = none is allowed only for loopback")
@@ -276,12 +320,13 @@ class Outbox:
                 if security == "starttls":
                     # Never fall back to plain text when STARTTLS fails: that would send the
                     # password and the clients' mail in the clear.
-                    connection.starttls(context=ssl.create_default_context())
+                    connection.starttls(context=context)
             if self.settings["smtp.username"]:
                 connection.login(self.settings["smtp.username"], self.settings.secret("smtp"))
             return connection
         except (smtplib.SMTPException, OSError) as exc:
-            raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0]) from exc
+            hint = implicit_tls_hint("smtp", security, host, port)
+            raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0] + hint) from exc
 
 
 def _close(connection):

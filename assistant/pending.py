@@ -47,8 +47,10 @@ class PendingNotices:
         """Write what is due, oldest first; returns how many were queued for sending."""
         written = 0
         with self.store.session() as session:
+            # Several daemons on PostgreSQL: each notice is written by whoever locks it first.
             due = session.exec(select(PendingNotice).where(PendingNotice.state == "due")
-                               .order_by(PendingNotice.id).limit(limit)).all()
+                               .order_by(PendingNotice.id).limit(limit)
+                               .with_for_update(skip_locked=True)).all()
             for notice in due:
                 written += self._write(session, notice)
         return written

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -25,8 +26,10 @@ log = logging.getLogger("assistant.store")
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
+    (2, "outbox claims and Sent copies", lambda conn: _add_columns(
+        conn, "outboxmail", ("claimed_by", "sent_copy"))),
     # create_all above adds the new table; the step only records the version.
-    (2, "letters to our people are written after the walk commits (pendingnotice)",
+    (3, "letters to our people are written after the walk commits (pendingnotice)",
      lambda conn: None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -76,9 +79,30 @@ class Store:
 
 
 def open_store(url: str) -> Store:
-    store = Store(url)
-    store.migrate()
+    """The store at `url`, migrated; a ConfigError with one line when it cannot be opened."""
+    try:
+        store = Store(url)
+        store.migrate()
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"database.url {_shown(url)} is not a database address this "
+                          f"assistant can open ({_first_line(exc)}); write it like "
+                          f"postgresql+psycopg://user@host/db or sqlite:///assistant.db") from None
+    except DBAPIError as exc:
+        raise ConfigError(f"cannot open the database {_shown(url)}: "
+                          f"{_first_line(exc.orig or exc)}") from None
     return store
+
+
+def _shown(url: str) -> str:
+    """The address without its password, fit for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _engine(url: str, echo: bool) -> Engine:
@@ -110,6 +134,14 @@ def _ensure_signing_key(conn: Connection) -> None:
         if session.get(Setting, "signing_key") is None:
             session.add(Setting(key="signing_key", value=secrets.token_hex(32)))
             session.flush()
+
+
+def _add_columns(conn: Connection, table: str, names: tuple[str, ...]) -> None:
+    """Text columns that default to empty; skipped when create_all already made them."""
+    present = {column["name"] for column in inspect(conn).get_columns(table)}
+    for name in names:
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR NOT NULL DEFAULT ''"))
 
 
 def _version(conn: Connection) -> int:

@@ -137,3 +137,14 @@ def tls_dovecot():
         pytest.skip("the openssl command is not installed")
     with Dovecot(tls=True) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL for the session; each test makes its own database on it."""
+    from pgserver import PostgreSQL, binaries
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql)")
+    server = PostgreSQL().start()
+    yield server
+    server.stop()

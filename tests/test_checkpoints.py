@@ -138,8 +138,9 @@ def test_after_downtime_what_fell_due_goes_out_once(tmp_path, clock):
 def test_the_daemon_runs_the_schedule_and_a_second_run_repeats_nothing(tmp_path, clock):
     app = make(tmp_path, clock)
     open_ticket(app, mail(), priority="high")
-    clock.advance(hours=1)
-    Daemon(app).run(once=True)
+    Daemon(app).run(once=True)      # first run at 10:00 Moscow: the 09:30 summary is not owed
+    clock.advance(hours=7)          # 17:00: the 16:30 summary and a progress report are due
+    Daemon(App(app.settings, clock=clock)).run(once=True)
     with app.store.session() as session:
         kinds = [r.kind for r in session.exec(select(OutboxMail)).all()]
     Daemon(App(app.settings, clock=clock)).run(once=True)

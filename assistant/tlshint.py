@@ -1,0 +1,52 @@
+"""TLS for the mail servers: a private authority per server, and why STARTTLS failed on a TLS port."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from assistant.errors import ConfigError
+
+# Ports where TLS starts with the connection (RFC 8314), and the STARTTLS port beside each.
+IMPLICIT_TLS_PORTS = {465: 587, 993: 143}
+PROBE_SECONDS = 3
+
+
+def implicit_tls_hint(section: str, security: str, host: str, port: int) -> str:
+    """A hint to append to a failed connection's reason, or "".
+
+    Asked only after a failure: with security = "starttls" the client waits for a
+    plain-text greeting that a TLS port never sends, so the failure is a bare timeout.
+    A TLS handshake tried against the same port tells the two apart.
+    """
+    if security != "starttls":
+        return ""
+    if int(port) not in IMPLICIT_TLS_PORTS and not speaks_tls(host, int(port)):
+        return ""
+    other = IMPLICIT_TLS_PORTS.get(int(port))
+    return (f' (port {port} speaks TLS from the first byte: set {section}.security = "ssl"'
+            + (f", or use port {other} for starttls)" if other else ")"))
+
+
+def speaks_tls(host: str, port: int, timeout: float = PROBE_SECONDS) -> bool:
+    """True when host:port answers a TLS handshake (the certificate is not checked here)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=host):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def trusting(section: str, ca_file: str) -> ssl.SSLContext | None:
+    """A context trusting `ca_file` for this server only (never SSL_CERT_FILE for the whole
+    process); None when no file is set: the system's authorities."""
+    if not ca_file:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{section}.ca_file: cannot read {ca_file}: {exc.strerror or exc}") from exc
