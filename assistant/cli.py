@@ -6,13 +6,14 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from assistant import config, logformat, views
 from assistant.app import App
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected
 from assistant.models import utcnow
-from assistant.walk import Clock
 
 log = logging.getLogger("assistant.cli")
 
@@ -104,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, clock: Clock = utcnow) -> int:
+def main(argv: list[str] | None = None, *,
+         clock: Callable[[], datetime] = utcnow) -> int:
     """Run one command; `clock` is where every "now" of the run comes from (tests pass theirs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
