@@ -107,8 +107,10 @@ def grade(matches: list[Match], texts: dict[str, str], *, deadline=None, now: da
     relief = [m for m in matches if m.rule.name == "relief"]
     kinds = {m.rule.extra.get("relief") for m in relief}
     accounts = _accounts(matches, clauses)
+    # Rules that say both by themselves: a breach, a stated stop, payday today beside a fault.
     accounts += [(_said(m, "impact"), [_said(m, "urgency")]) for m in matches
-                 if m.rule.extra.get("alone") and _said(m, "impact") and _said(m, "urgency")]
+                 if m.rule.extra.get("alone") and _said(m, "impact") and _said(m, "urgency")
+                 and (fault or not m.rule.extra.get("with_fault"))]
     if not accounts:
         accounts = [((0, None), [])]
     best = None
