@@ -14,6 +14,7 @@ from assistant.intake import Incoming
 from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket
 from assistant.notices import Notices
 from assistant.outbox import Letter, Outbox
+from assistant.severity import grades_of
 from assistant.walk import Outcome
 
 log = logging.getLogger("assistant.followup")
@@ -199,7 +200,7 @@ class FollowUps:
         for address in self.app.sla.oncall():
             lang = self.settings["support.language"]
             subject, text = self.notices.render("critical_alert", lang, ticket=ticket,
-                                                client=client, reasons=reasons)
+                                                client=client, reasons=reasons, **grades_of(reasons))
             signer = self.signer(session)
             letter = Letter(to=(address,), subject=subject, text=text,
                             message_id=signer.message_id(ticket.id, self.domain),

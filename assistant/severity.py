@@ -125,9 +125,17 @@ def grade(matches: list[Match], texts: dict[str, str], *, deadline=None, now: da
         key = (-PRIORITY_ORDER.index(priority_of(impact.level, urgency.level)), impact_rank, rank)
         if best is None or key > best[0]:
             best = (key, impact, urgency)
+        elif key == best[0]:
+            # Several clauses say the same ("база не запускается ни у кого, офис парализован"):
+            # all their words are the evidence.
+            best = (key, _joined(best[1], impact), _joined(best[2], urgency))
     _, impact, urgency = best
     return Severity(impact=impact, urgency=urgency, fault=fault,
                     relief=tuple(Evidence(rule_name(m), m.text) for m in relief))
+
+
+def _joined(first: Grade, second: Grade) -> Grade:
+    return Grade(first.level, tuple(dict.fromkeys(first.evidence + second.evidence)))
 
 
 def _said(match: Match, axis: str) -> tuple[int, Evidence] | None:
@@ -216,3 +224,21 @@ def priority_of(impact: str, urgency: str, wish: bool = False) -> str:
     if urgency == "none" and wish:
         return "low"
     return "normal"
+
+
+def grades_of(reasons: list[dict]) -> dict[str, dict]:
+    """Impact and urgency read back from stored reasons (`Assessment.reasons` as dicts).
+
+    >>> grades_of([{"rule": "scope/nobody", "text": "никто", "effect": "impact: company"}])["impact"]
+    {'level': 'company', 'evidence': [{'rule': 'scope/nobody', 'text': 'никто'}]}
+
+    A ticket assessed before impact and urgency were kept has neither: both come back None.
+    """
+    grades: dict[str, dict | None] = {"impact": None, "urgency": None}
+    for reason in reasons:
+        axis, _, level = reason.get("effect", "").partition(": ")
+        if axis in grades and level in (IMPACTS if axis == "impact" else URGENCIES):
+            grade = grades[axis] = grades[axis] or {"level": level, "evidence": []}
+            if reason.get("text"):
+                grade["evidence"].append({"rule": reason["rule"], "text": reason["text"]})
+    return grades

@@ -225,8 +225,11 @@ def _decisive(level: int, kept: list[Match], severity: Severity, minor: list[Mat
 
 def _grade_reasons(severity: Severity) -> list[Reason]:
     """Impact and urgency as reasons, so they travel wherever the reasons go."""
-    reasons = [Reason(e.rule, e.text, f"impact: {severity.impact.level}") for e in severity.impact.evidence]
-    reasons += [Reason(e.rule, e.text, f"urgency: {severity.urgency.level}") for e in severity.urgency.evidence]
+    reasons = []
+    for axis, grade in (("impact", severity.impact), ("urgency", severity.urgency)):
+        # A level nothing spoke for (one person; no time pressure) is kept too, without words.
+        reasons += [Reason(e.rule, e.text, f"{axis}: {grade.level}") for e in grade.evidence] \
+            or [Reason(axis, "", f"{axis}: {grade.level}")]
     reasons += [Reason(e.rule, e.text, "urgency lowered a step") for e in severity.relief]
     return reasons
 

@@ -162,3 +162,58 @@ SHOUTS = ["СРОЧНО!!!", "URGENT!!!", "срочно", "ASAP", "Очень с
 def test_property_shouting_never_raises_a_calm_request(triage, text, shout, before):
     loud = f"{shout} {text}" if before else f"{text} {shout}"
     assert assess(triage, shout, loud).priority == assess(triage, "", text).priority
+
+
+# --- The reasons travel: the ticket, `tickets show`, `parse --json`, the on-call alert -----
+
+def _critical_ticket(folder):
+    """A critical mail walked through a real app: the on-call alert's text and the ticket."""
+    from email import message_from_bytes, policy
+    from sqlmodel import select
+    from assistant.models import OutboxMail
+    from scheduled import make, open_ticket
+    from support import MONDAY_10, Clock, mail
+    app = make(folder, Clock(MONDAY_10))
+    number = open_ticket(app, mail(subject="Всё встало", body=(
+        "После обновления база не запускается ни у одного пользователя, работа всего офиса парализована.")))
+    with app.store.session() as session:
+        alerts = session.exec(select(OutboxMail).where(OutboxMail.kind == "alert",
+                                                       OutboxMail.ticket_id == number)).all()
+    assert alerts, "no on-call alert was queued"
+    text = message_from_bytes(alerts[0].raw, policy=policy.default).get_body(("plain",)).get_content()
+    return text, app.ticket_detail(number)
+
+
+def test_the_on_call_alert_says_in_a_sentence_why_it_is_critical(tmp_path):
+    text, _ = _critical_ticket(tmp_path)
+    assert "Почему критично: работа стоит у всей компании («ни у одного»" in text
+    assert "ущерб идёт прямо сейчас" in text and "«парализована»" in text
+
+
+def test_tickets_show_carries_impact_and_urgency_with_the_clients_words(tmp_path):
+    from assistant import views
+    _, detail = _critical_ticket(tmp_path)
+    assert detail["impact"]["level"] == "company" and detail["urgency"]["level"] == "now"
+    assert {"rule": "scope/nobody", "text": "ни у одного"} in detail["impact"]["evidence"]
+    shown = views.ticket(detail)
+    assert "impact:  company («ни у одного»" in shown and "urgency: now (" in shown
+
+
+def test_parse_json_gains_impact_and_urgency(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    raw = (b"From: Kate <kate@shop.example>\r\nTo: support@example.com\r\nSubject: Site down\r\n"
+           b"Message-ID: <k1@shop.example>\r\n\r\nOur online store has been unreachable since 9 am, "
+           b"customers cannot check out.\r\n")
+    (tmp_path / "m.eml").write_bytes(raw)
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_CONFIG"}
+    done = subprocess.run([sys.executable, "-m", "assistant", "parse", "--json", "m.eml"], cwd=tmp_path,
+                          env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    parsed = json.loads(done.stdout)
+    assert parsed["critical"]
+    assert parsed["impact"]["level"] == "company" and parsed["urgency"]["level"] == "now"
+    assert all(set(e) == {"rule", "text"} and e["text"] for e in parsed["impact"]["evidence"])
+    assert any("unreachable" in e["text"] for e in parsed["urgency"]["evidence"])
