@@ -207,7 +207,7 @@ class FollowUps:
                             from_name=self.settings["support.name"])
             self.outbox.queue(session, letter, kind="alert", ticket_id=ticket.id)
         log.warning("followup: %s is critical: %s", ticket.tag,
-                    "; ".join(r["text"] for r in reasons) or "marked critical")
+                    "; ".join(dict.fromkeys(r["text"] for r in reasons if r["text"])) or "marked critical")
 
     def after_sent(self, row: OutboxMail) -> None:
         if row.draft_id is None or row.kind == "approval_request":
