@@ -277,7 +277,12 @@ class RuleMatcher:
         # every plain word of at least one of its phrases.
         needed = set()
         for word in words:
-            if word != GAP and not word.endswith("*") and not word.startswith("'"):
+            if word.startswith("'"):
+                # An exact word carries the one lemma the pipeline gives that form.
+                tokens = self.nlp(word.strip("'").lower())
+                if len(tokens) == 1:
+                    needed.add(self.nlp.vocab.strings.add(tokens[0].lemma_))
+            elif word != GAP and not word.endswith("*"):
                 readings = self._readings(word)
                 if len(readings) == 1:
                     needed.update(self.nlp.vocab.strings.add(lemma) for lemma in readings[0])

@@ -13,8 +13,8 @@ from assistant.language import (
     DETECT_CHARS, Match, Pipelines, RuleMatcher, language_from_counts, letter_counts,
     other_language_present, to_cyrillic,
 )
-from assistant.severity import SEVERITY_FILES, Grade, Severity, grade, priority_of
 from assistant.rulebook import LANGUAGES, PRIORITY_NAMES, Owners, owner_rules, phrase_rules
+from assistant.severity import SEVERITY_FILES, Evidence, Grade, Severity, grade, priority_of
 
 log = logging.getLogger("assistant.triage")
 
@@ -188,7 +188,7 @@ def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
     impact, urgency = severity.impact, severity.urgency
     if minor and urgency.level in ("none", "days") and not _stated_critical(kept):
         # Cosmetics, wishes and notes: nothing is on fire whatever is broken in them.
-        urgency = Grade("none", urgency.evidence)
+        urgency = Grade("none", tuple(Evidence(_rule_name(m), m.text) for m in minor))
     severity = Severity(impact, urgency, severity.fault, severity.relief)
     level = PRIORITY_NAMES.index(priority_of(impact.level, urgency.level, wish=bool(minor)))
     reasons = _decisive(level, kept, severity, minor)
