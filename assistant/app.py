@@ -157,6 +157,7 @@ class App:
             "priority_reasons": [{"rule": r.rule, "text": r.text, "effect": r.effect}
                                  for r in verdict.reasons],
             "client_deadline": verdict.client_deadline.isoformat() if verdict.client_deadline else None,
+            "impact": verdict.impact.as_dict(), "urgency": verdict.urgency.as_dict(),
             "visible_text": mail.visible_text,
             "auto_reply": mail.auto_reply, "bounce": mail.bounce,
             "mailing_list": mail.mailing_list, "loop": mail.loop,

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from assistant.errors import NotFound, Rejected
 from assistant.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Fate, Message,
                               Quarantine, Status, Ticket, TicketChange)
+from assistant.severity import grades_of
 
 if TYPE_CHECKING:
     from assistant.walk import Outcome
@@ -73,7 +74,9 @@ class Desk:
             changes = session.exec(select(TicketChange).where(TicketChange.ticket_id == number)
                                    .order_by(TicketChange.at, TicketChange.id)).all()
             detail = self._row(ticket, client, self.app.clock())
-        detail["reasons"] = json.loads(ticket.priority_reasons or "[]")
+        reasons = json.loads(ticket.priority_reasons or "[]")
+        detail["reasons"] = [r for r in reasons if r.get("text")]
+        detail.update(grades_of(reasons))
         detail["first_response_due"] = _iso(ticket.first_response_due)
         detail["resolution_due"] = _iso(ticket.resolution_due)
         detail["messages"] = [{

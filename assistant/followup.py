@@ -15,6 +15,7 @@ from assistant.intake import Incoming
 from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket
 from assistant.notices import Notices
 from assistant.outbox import Letter, Outbox
+from assistant.severity import grades_of
 from assistant.walk import Outcome
 
 log = logging.getLogger("assistant.followup")
@@ -219,14 +220,14 @@ class FollowUps:
         for address in self.app.sla.oncall():
             lang = self.settings["support.language"]
             subject, text = self.notices.render("critical_alert", lang, ticket=ticket,
-                                                client=client, reasons=reasons)
+                                                client=client, reasons=reasons, **grades_of(reasons))
             signer = self.signer(session)
             letter = Letter(to=(address,), subject=subject, text=text,
                             message_id=signer.message_id(ticket.id, self.domain),
                             from_name=self.settings["support.name"])
             self.outbox.queue(session, letter, kind="alert", ticket_id=ticket.id)
         log.warning("followup: %s is critical: %s", ticket.tag,
-                    "; ".join(r["text"] for r in reasons) or "marked critical")
+                    "; ".join(dict.fromkeys(r["text"] for r in reasons if r["text"])) or "marked critical")
 
     def after_sent(self, row: OutboxMail) -> None:
         if row.draft_id is None or row.kind == "approval_request":

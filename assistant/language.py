@@ -226,6 +226,18 @@ class Match:
     text: str
 
 
+def _after_enough(rule: PhraseRule, doc: Doc, start: int) -> bool:
+    """A rule with `after_number = N` counts only right after a number of at least N:
+    "140 сотрудников" is a headcount, "3 сотрудника" is not."""
+    least = rule.extra.get("after_number")
+    if not least:
+        return True
+    if start == 0:
+        return False
+    digits = doc[start - 1].text.replace(" ", "").replace("\u00a0", "")
+    return digits.isdigit() and int(digits) >= int(least)
+
+
 class RuleMatcher:
     """Finds the phrases of a set of rules (one language) in texts, on lemmas.
 
@@ -265,7 +277,12 @@ class RuleMatcher:
         # every plain word of at least one of its phrases.
         needed = set()
         for word in words:
-            if word != GAP and not word.endswith("*") and not word.startswith("'"):
+            if word.startswith("'"):
+                # An exact word carries the one lemma the pipeline gives that form.
+                tokens = self.nlp(word.strip("'").lower())
+                if len(tokens) == 1:
+                    needed.add(self.nlp.vocab.strings.add(tokens[0].lemma_))
+            elif word != GAP and not word.endswith("*"):
                 readings = self._readings(word)
                 if len(readings) == 1:
                     needed.update(self.nlp.vocab.strings.add(lemma) for lemma in readings[0])
@@ -313,7 +330,8 @@ class RuleMatcher:
         matches = []
         for start, end, key in merged:
             span = doc[start:end]
-            matches.append(Match(self.rules[key], span.start_char, span.end_char, span.text))
+            if _after_enough(self.rules[key], doc, start):
+                matches.append(Match(self.rules[key], span.start_char, span.end_char, span.text))
         return matches
 
     def _wants_tokens(self, doc: Doc) -> bool:

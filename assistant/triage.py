@@ -14,6 +14,7 @@ from assistant.language import (
     other_language_present, to_cyrillic,
 )
 from assistant.rulebook import LANGUAGES, PRIORITY_NAMES, Owners, owner_rules, phrase_rules
+from assistant.severity import SEVERITY_FILES, Evidence, Grade, Severity, grade, priority_of
 
 log = logging.getLogger("assistant.triage")
 
@@ -21,7 +22,7 @@ log = logging.getLogger("assistant.triage")
 # fire, and lemmatising whole threads of pasted logs would cost more than intake does.
 TRIAGE_CHARS = 1500
 # Files of rules/priority/ and what each does to the priority.
-PRIORITY_FILES = ("critical", "high", "low", "negation")
+PRIORITY_FILES = ("critical", "high", "low", "negation") + SEVERITY_FILES
 _NEGATOR_BEFORE = re.compile(r"(?:^|[\s,;:(])(?:не|нет|not|no|never)\s+$", re.IGNORECASE)
 _HIGH_HEADER = {"high", "urgent", "1", "2"}
 _LOW_HEADER = {"low", "non-urgent", "4", "5"}
@@ -43,6 +44,8 @@ class Assessment:
     category: str
     owner: str | None               # who approves, when the category needs approval
     client_deadline: datetime | None  # aware UTC, from the client's own words
+    impact: Grade = Grade("user")       # who is hurt, and the words that said so
+    urgency: Grade = Grade("none")      # how soon, and the words that said so
 
 
 @dataclass(frozen=True)
@@ -125,13 +128,14 @@ class Triage:
 
     def _decide(self, item: TriageInput, prepared: _Prepared, matches: list[Match]) -> Assessment:
         deadline = find_client_deadline(prepared.head, item.now, item.tz)
-        priority, reasons = _priority(item, prepared, matches, deadline)
+        priority, reasons, severity = _priority(item, prepared, matches, deadline)
         category, category_reasons = self._category(matches, critical=priority == "critical")
         owner = self._owner(matches) if category in self._needs_approval else None
         return Assessment(
             language=prepared.language, priority=priority, critical=priority == "critical",
             reasons=tuple(reasons + category_reasons), category=category, owner=owner,
-            client_deadline=deadline.due if deadline else None)
+            client_deadline=deadline.due if deadline else None,
+            impact=severity.impact, urgency=severity.urgency)
 
     def _category(self, matches: list[Match], critical: bool) -> tuple[str, list[Reason]]:
         hits: dict[str, list[Match]] = {}
@@ -173,19 +177,23 @@ def _rule_name(match: Match) -> str:
 
 
 def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
-              deadline) -> tuple[str, list[Reason]]:
-    """The priority and the reasons for it, strongest first."""
-    by_file: dict[str, list[Match]] = {name: [] for name in PRIORITY_FILES}
-    for match in matches:
-        if match.rule.concern == "priority":
-            by_file[match.rule.name].append(match)
-    negations = by_file["negation"]
-    raising = [m for m in by_file["critical"] + by_file["high"]
-               if not _negated(m, negations, prepared.texts[m.rule.lang])]
-    level, reasons = _from_phrases(raising, by_file["low"])
-    if level > 0:
-        level, signals = _signals(item, deadline, level, bool(raising))
-        reasons += signals
+              deadline) -> tuple[str, list[Reason], Severity]:
+    """The priority, the reasons for it (strongest first), and impact × urgency behind it."""
+    mine = [m for m in matches if m.rule.concern == "priority"]
+    negations = [m for m in mine if m.rule.name == "negation"]
+    kept = [m for m in mine if m.rule.name != "negation" and not (
+        m.rule.name in ("critical", "high", "security") and _negated(m, negations, prepared.texts[m.rule.lang]))]
+    severity = grade(kept, prepared.texts, deadline=deadline, now=item.now, tz=item.tz)
+    minor = [m for m in kept if m.rule.name == "low"]
+    impact, urgency = severity.impact, severity.urgency
+    if minor and urgency.level in ("none", "days") and not _stated_critical(kept):
+        # Cosmetics, wishes and notes: nothing is on fire whatever is broken in them.
+        urgency = Grade("none", tuple(Evidence(_rule_name(m), m.text) for m in minor))
+    severity = Severity(impact, urgency, severity.fault, severity.relief)
+    level = PRIORITY_NAMES.index(priority_of(impact.level, urgency.level, wish=bool(minor)))
+    reasons = _decisive(level, kept, severity, minor)
+    level, signals = _signals(item, deadline, level, kept, severity.fault and not minor)
+    reasons += signals
     for match in negations:
         if level == 0:
             reasons.append(Reason(_rule_name(match), match.text, "noted; a stopped business stays critical"))
@@ -194,33 +202,63 @@ def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
             level += 1
             reasons.append(Reason(_rule_name(match), match.text, "lowers (negated)"))
         break
-    return PRIORITY_NAMES[level], reasons
+    return PRIORITY_NAMES[level], reasons + _grade_reasons(severity), severity
 
 
-def _from_phrases(raising: list[Match], low: list[Match]) -> tuple[int, list[Reason]]:
-    critical = [m for m in raising if m.rule.name == "critical"]
-    if critical:
-        return 0, [Reason(_rule_name(m), m.text, "critical") for m in critical]
-    if raising:
-        return 1, [Reason(_rule_name(m), m.text, "raises to high") for m in raising]
-    if low:
-        return 3, [Reason(_rule_name(m), m.text, "lowers to low") for m in low]
-    return 2, []
+def _stated_critical(matches: list[Match]) -> bool:
+    return any(m.rule.name == "critical" for m in matches)
 
 
-def _signals(item: TriageInput, deadline, level: int, raised: bool) -> tuple[int, list[Reason]]:
-    """Explicit signals besides phrases: the header, the client's deadline, a chasing reply."""
+def _decisive(level: int, kept: list[Match], severity: Severity, minor: list[Match]) -> list[Reason]:
+    """The words that set the matrix's answer, named by what they did."""
+    if level == 3:
+        return [Reason(_rule_name(m), m.text, "lowers to low") for m in minor]
+    if level == 2:
+        return []
+    effect = "critical" if level == 0 else "raises to high"
+    stated = [m for m in kept if m.rule.name == "critical"] if level == 0 else []
+    if stated:
+        return [Reason(_rule_name(m), m.text, effect) for m in stated]
+    evidence = severity.urgency.evidence + severity.impact.evidence
+    return [Reason(e.rule, e.text, effect) for e in dict.fromkeys(evidence)]
+
+
+def _grade_reasons(severity: Severity) -> list[Reason]:
+    """Impact and urgency as reasons, so they travel wherever the reasons go."""
+    reasons = []
+    for axis, grade in (("impact", severity.impact), ("urgency", severity.urgency)):
+        # A level nothing spoke for (one person; no time pressure) is kept too, without words.
+        reasons += [Reason(e.rule, e.text, f"{axis}: {grade.level}") for e in grade.evidence] \
+            or [Reason(axis, "", f"{axis}: {grade.level}")]
+    reasons += [Reason(e.rule, e.text, "urgency lowered a step") for e in severity.relief]
+    return reasons
+
+
+def _signals(item: TriageInput, deadline, level: int, kept: list[Match],
+             fault: bool) -> tuple[int, list[Reason]]:
+    """Explicit signals besides impact × urgency: the header, the client's deadline, a chasing
+    reply, and "urgent" beside a fault (on its own, shouting raises nothing)."""
     reasons: list[Reason] = []
+    raised = False
     header = (item.importance or "").strip().lower()
     header_word = header.split()[0] if header else ""
     if header_word in _HIGH_HEADER and level > 1:
-        level = 1
+        level, raised = 1, True
         reasons.append(Reason("header:importance", item.importance, "Importance: high header"))
-    if deadline is not None and is_close(deadline.due, item.now, item.tz) and level > 1:
-        level = 1
+    if deadline is not None and is_close(deadline.due, item.now, item.tz):
+        if level > 1:
+            level, raised = 1, True
         reasons.append(Reason("client-deadline", deadline.text, "client deadline"))
+    for match in kept:
+        if match.rule.extra.get("shout") and fault and level > 1:
+            level, raised = 1, True
+            reasons.append(Reason(_rule_name(match), match.text, "raises to high"))
+        if match.rule.extra.get("chase") and level > 1:
+            level, raised = 1, True
+            reasons.append(Reason(_rule_name(match), match.text, "raises to high"))
     if item.chasing and level > 1:
         level -= 1
+        raised = True
         reasons.append(Reason("chasing", "reply to an unanswered ticket",
                               f"raises to {PRIORITY_NAMES[level]} (chasing)"))
     if header_word in _LOW_HEADER and level == 2 and not raised:

@@ -81,8 +81,10 @@ def ticket(d: dict) -> str:
              + ("  CRITICAL" if d["critical"] else "") + f"    category: {d['category']}",
              f"due:      {d['due_kind']} {local(d['due'], d['timezone'])} "
              f"({left(d['seconds_left'])}, {d['timezone']})" + _for_client(d)]
+    lines += grade_lines(d, "          ")
     for reason in d["reasons"]:
-        lines.append(f"          {reason['effect']}: «{reason['text']}» ({reason['rule']})")
+        if not reason["effect"].startswith(_GRADE_EFFECTS) and reason["text"] not in _shown(d):
+            lines.append(f"          {reason['effect']}: «{reason['text']}» ({reason['rule']})")
     for m in d["messages"]:
         arrow = "→ client" if m["direction"] == "out" else "← " + m["from"]
         lines += ["", f"── {local(m['received'], d['timezone'])}  {arrow}  [{m['fate']}]",
@@ -96,6 +98,24 @@ def ticket(d: dict) -> str:
         lines += [f"  {local(h['at'], d['timezone'])}  {h['field']}: {h['old'] or '-'} → {h['new']}"
                   f"  ({h['who']}: {h['why']})" for h in d["history"]]
     return "\n".join(lines)
+
+
+_GRADE_EFFECTS = ("impact: ", "urgency: ")
+
+
+def grade_lines(d: dict, indent: str) -> list[str]:
+    """ "impact:  company («ни у одного пользователя»)" and the same for urgency, when known."""
+    lines = []
+    for axis in ("impact", "urgency"):
+        grade = d.get(axis)
+        if grade:
+            said = ", ".join(f"«{e['text']}»" for e in grade["evidence"])
+            lines.append(f"{indent}{axis + ':':<9}{grade['level']}" + (f" ({said})" if said else ""))
+    return lines
+
+
+def _shown(d: dict) -> set[str]:
+    return {e["text"] for axis in ("impact", "urgency") if d.get(axis) for e in d[axis]["evidence"]}
 
 
 def size(n: int) -> str:
@@ -116,8 +136,10 @@ def understood(d: dict) -> str:
     lines = [f"{d['file']}", f"  from:     {d['from']}", f"  subject:  {d['subject']}",
              f"  language: {d['language']}   priority: {d['priority']}"
              + ("  CRITICAL" if d["critical"] else "") + f"   category: {d['category']}"]
+    lines += grade_lines(d, "            ")
     for r in d["priority_reasons"]:
-        lines.append(f"            {r['effect']}: «{r['text']}»")
+        if r["text"] and not r["effect"].startswith(_GRADE_EFFECTS) and r["text"] not in _shown(d):
+            lines.append(f"            {r['effect']}: «{r['text']}»")
     if flags:
         lines.append("  flags:    " + ", ".join(flags))
     for a in d["attachments"]:
