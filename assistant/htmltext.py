@@ -20,6 +20,15 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", r
 # Outlook's "<![if !supportLists]>" and "<![endif]>": browsers drop the marks, keep the content.
 _CONDITIONAL = re.compile(r"<!\[(?!CDATA\[)[^\]<>]*\]?>", re.IGNORECASE)
 _SHOWN_SCHEMES = ("http://", "https://", "ftp://", "mailto:", "tel:")
+# Quote marks and list indents stop growing here: a reader sees no difference past it, and
+# "> " written per line at every depth made 265 KB of nested blockquotes 2 GB of text.
+MAX_DEPTH_SHOWN = 10
+# The text stops here, whatever the HTML: more than any letter a person writes.
+MAX_TEXT_CHARS = 1_000_000
+# A tag that ends before the next "<", for the guard below.
+_TAG_REST = re.compile(r"[a-zA-Z/!?][^<>]*>")
+_QUOTED_VALUE = re.compile(r"""=\s*(?:"[^"]*"|'[^']*')""")
+_OPEN_QUOTE = re.compile(r"""=\s*["']""")
 
 
 def to_text(html: str) -> str:
@@ -31,7 +40,7 @@ def to_text(html: str) -> str:
     Quoted history (``<blockquote>``) comes out with "> " in front of each line, as a plain
     text mail would quote it, so the quote finder treats both alike.
     """
-    html = _CONDITIONAL.sub("", html)
+    html = _complete_markup(_CONDITIONAL.sub("", html))
     reader = _Reader()
     try:
         reader.feed(html)
@@ -42,6 +51,37 @@ def to_text(html: str) -> str:
         reader.feed(html.replace("<![", "&lt;!["))
         reader.close()
     return reader.text()
+
+
+def _complete_markup(html: str) -> str:
+    """`html` with every "<" that opens no whole tag or comment written as "&lt;".
+
+    CPython's html.parser reads an unclosed "<a " or "<!--", or a tag whose quoted value
+    never closes, by scanning to the end of the input and then moving on by one character:
+    117 KB of "<a " took minutes. Here each character is looked at a bounded number of
+    times, and the parser is left only tags it reads in one scan. A browser shows such a
+    "<" as text too, give or take.
+    """
+    out: list[str] = []
+    position = 0
+    comments_close = True  # False once a "<!--" had no "-->" after it: none later has one
+    while (start := html.find("<", position)) >= 0:
+        if html.startswith("<!--", start):
+            end = html.find("-->", start + 4) if comments_close else -1
+            comments_close = end >= 0
+            kept = end + 3 if end >= 0 else None
+        else:
+            tag = _TAG_REST.match(html, start + 1)
+            whole = tag and not _OPEN_QUOTE.search(_QUOTED_VALUE.sub("", tag.group(0)))
+            kept = tag.end() if whole else None
+        if kept is None:
+            out.append(html[position:start] + "&lt;")
+            position = start + 1
+        else:
+            out.append(html[position:kept])
+            position = kept
+    out.append(html[position:])
+    return "".join(out)
 
 
 def declared_charset(head: bytes) -> str | None:
@@ -62,6 +102,7 @@ class _Reader(HTMLParser):
         self._lists: list[int] = []  # per open list: 0 for bullets, else the next number
         self._links: list[tuple[str, int]] = []  # (href, where its words begin in _out)
         self._cells = 0
+        self._size = 0             # characters written so far
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -77,6 +118,8 @@ class _Reader(HTMLParser):
             if self._cells > 1:
                 self._words(" ")
         elif tag == "a":
+            if self._links:  # links do not nest: a new one ends the one left open
+                self._end_link(*self._links.pop())
             self._links.append((dict(attrs).get("href") or "", len(self._out)))
         self._open_block(tag, attrs)
 
@@ -92,7 +135,7 @@ class _Reader(HTMLParser):
         self._close_block(tag)
 
     def handle_data(self, data: str) -> None:
-        if self._hidden:
+        if self._hidden or self._size > MAX_TEXT_CHARS:
             return
         if not self._pre and not data.strip() and "\xa0" in data and self._newlines:
             self._break(2)  # Outlook writes an empty line as a paragraph holding &nbsp;
@@ -138,7 +181,7 @@ class _Reader(HTMLParser):
             self._lists[-1] += 1
         else:
             marker = "- "
-        self._words("  " * max(len(self._lists) - 1, 0) + marker)
+        self._words("  " * min(max(len(self._lists) - 1, 0), MAX_DEPTH_SHOWN) + marker)
 
     def _end_link(self, href: str, start: int) -> None:
         words = "".join(self._out[start:]).strip()
@@ -151,6 +194,7 @@ class _Reader(HTMLParser):
             self._newlines = min(self._newlines + 1, 2)
         elif self._out:
             self._out.append("\n" + self._prefix())
+            self._size += 1
 
     def _break(self, count: int) -> None:
         if self._out and self._out[-1] == "\n" + self._prefix():
@@ -163,15 +207,16 @@ class _Reader(HTMLParser):
 
     def _words(self, words: str) -> None:
         if self._newlines:
-            blank = ("\n" + ">" * self._blank_depth) * (self._newlines - 1)
+            blank = ("\n" + ">" * min(self._blank_depth, MAX_DEPTH_SHOWN)) * (self._newlines - 1)
             self._out.append(blank + "\n" + self._prefix())
             self._newlines = 0
         elif not self._out and self._quote_depth:
             self._out.append(self._prefix())
         self._out.append(words)
+        self._size += len(words)
 
     def _prefix(self) -> str:
-        return "> " * self._quote_depth
+        return "> " * min(self._quote_depth, MAX_DEPTH_SHOWN)
 
     def _at_line_start(self) -> bool:
         return not self._out or self._out[-1].endswith(("\n", "> "))
