@@ -17,7 +17,7 @@ from assistant.addresses import MAX_HEADER_CHARS, mailboxes
 from assistant.charsets import Headers, clean, decode_header, raw_text
 from assistant.charsets import decode_bytes  # noqa: F401  (re-exported: intake.decode_bytes)
 from assistant.errors import Unparseable
-from assistant.mimewalk import Body, Part
+from assistant.mimewalk import Body, BoundedMessage, Part
 
 log = logging.getLogger("assistant.intake")
 
@@ -150,7 +150,7 @@ def _read(raw: bytes) -> Message:
     if controls > len(head) // 20:
         raise Unparseable(f"binary data, not mail ({controls} control bytes in the header)")
     try:
-        message = email.message_from_bytes(raw.lstrip(b"\r\n"), policy=compat32)
+        message = email.message_from_bytes(raw.lstrip(b"\r\n"), BoundedMessage, policy=compat32)
     except RecursionError:
         raise Unparseable("MIME structure nested too deeply to read") from None
     names = {name.lower() for name in message.keys()}

@@ -18,8 +18,28 @@ _MAX_DEPTH = 30  # deeper MIME nesting is an attack or a loop, not a letter
 MAX_FORWARD_DEPTH = 20
 # html.parser reads about a megabyte a second; nobody writes a longer letter by hand.
 _MAX_HTML_READ = 500_000
+MAX_PARAMS_CHARS = 8192
+MAX_PARTS = 1000  # a letter with its attachments has tens; thousands are a bomb
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+class BoundedMessage(Message):
+    """compat32's Message that reads parameters from at most MAX_PARAMS_CHARS of a header.
+
+    email.message._parseparam copies the rest of the value for every parameter it splits
+    off, so a Content-Type of 100,000 parameters took seconds for each lookup (the parser
+    itself looks up the boundary). Real headers carry their parameters in a kilobyte.
+    """
+
+    def _get_params_preserve(self, failobj, header):
+        value = self.get(header)
+        if value is None or len(str(value)) <= MAX_PARAMS_CHARS:
+            return super()._get_params_preserve(failobj, header)
+        text = str(value)
+        shorter = Message()
+        shorter[header] = text[:max(text.rfind(";", 0, MAX_PARAMS_CHARS), 0) or MAX_PARAMS_CHARS]
+        return Message._get_params_preserve(shorter, failobj, header)
 
 
 @dataclass(frozen=True)
@@ -39,10 +59,12 @@ class Part:
 class Body:
     """Texts and attachments of a MIME tree, in the order a reader meets them."""
 
-    def __init__(self, limit: int, notes: list[str], numbers: itertools.count | None = None):
+    def __init__(self, limit: int, notes: list[str], numbers: itertools.count | None = None,
+                 walked: itertools.count | None = None):
         self.limit = limit
         self.notes = notes
         self.numbers = numbers or itertools.count(1)  # for attachments that came unnamed
+        self.walked = walked or itertools.count(1)    # parts met so far, in every branch
         self.plain: list[str] = []
         self.html: list[str] = []
         self.fallback: list[str] = []  # winmail.dat bodies: read only when nothing else is
@@ -51,6 +73,10 @@ class Body:
     def collect(self, part: Message, depth: int) -> None:
         if depth > _MAX_DEPTH:
             self.notes.append(f"MIME nesting deeper than {_MAX_DEPTH}; the rest skipped")
+            return
+        if (number := next(self.walked)) > MAX_PARTS:
+            if number == MAX_PARTS + 1:
+                self.notes.append(f"more than {MAX_PARTS} MIME parts; the rest skipped")
             return
         content_type = part.get_content_type()
         # get_payload() of a leaf decodes with the charset parameter and can raise on a
@@ -83,7 +109,7 @@ class Body:
         plain: list[str] = []
         html: list[str] = []
         for child in children:
-            branch = Body(self.limit, self.notes, self.numbers)
+            branch = Body(self.limit, self.notes, self.numbers, self.walked)
             branch.collect(child, depth + 1)
             plain, html = branch.plain or plain, branch.html or html
             self.attachments += branch.attachments
@@ -193,8 +219,8 @@ def _depth(part: Message, limit: int) -> int:
     while stack and deepest <= limit:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        children = node.get_payload()
-        if isinstance(children, list):
+        if node.is_multipart():  # get_payload() of a leaf decodes it, and may raise
+            children = node.get_payload()
             stack.extend((child, depth + 1) for child in children if isinstance(child, Message))
     return deepest
 
@@ -221,7 +247,7 @@ def _filename(part: Message, notes: list[str]) -> str:
            if name.lower() in ("content-disposition", "content-type")]
     if not all(value.isascii() for _, value in raw):
         # compat32 turns 8-bit parameters into replacement characters: decode them first.
-        part = Message()
+        part = BoundedMessage()
         for name, value in raw:
             part[name] = raw_text(unfold(value), "Filename", notes)
     name = (param(part, "filename", "content-disposition") or param(part, "name")).strip()
