@@ -191,8 +191,12 @@ class CachedLemmatizer:
 
 
 def russian_lemmas(word: str) -> list[str]:
-    """Every dictionary form pymorphy3 knows for `word`, the most probable first."""
-    parses = _morph().parse(word)
+    """Every dictionary form pymorphy3 knows for `word`, the most probable first; the word
+    itself when pymorphy3 cannot read it."""
+    try:
+        parses = _morph().parse(word)
+    except ValueError:  # it asks unicodedata.name() of each letter: Tangut letters have none
+        return [word.replace("ё", "е")]
     known = [p.normal_form for p in parses if p.is_known] or [parses[0].normal_form]
     return [lemma.replace("ё", "е") for lemma in dict.fromkeys(known)]
 
