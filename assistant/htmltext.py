@@ -26,7 +26,8 @@ MAX_DEPTH_SHOWN = 10
 # The text stops here, whatever the HTML: more than any letter a person writes.
 MAX_TEXT_CHARS = 1_000_000
 # A tag that ends before the next "<", for the guard below.
-_TAG_REST = re.compile(r"[a-zA-Z/!?][^<>]*>")
+# Possessive (*+): a failed match gives nothing back, so it costs the distance to the next "<".
+_TAG_REST = re.compile(r"""[a-zA-Z/!?](?:=\s*"[^"<]*"|=\s*'[^'<]*'|[^<>])*+>""")
 _QUOTED_VALUE = re.compile(r"""=\s*(?:"[^"]*"|'[^']*')""")
 _OPEN_QUOTE = re.compile(r"""=\s*["']""")
 
