@@ -17,6 +17,7 @@ MAX_HEADER_CHARS = 65_536
 # RFC 5321 §4.5.3.1 allows 254 characters in a path; longer is not an address.
 MAX_ADDRESS_CHARS = 254
 _TOKEN = re.compile(r'\\.?|[()"<>,:;]|[^\\()"<>,:;]+', re.DOTALL)
+_SPECIALS = frozenset('<>(),;\\"')
 # Words of an address written without <>: a quoted string is one word, spaces and all.
 _WORD = re.compile(r'(?:"(?:\\.|[^"\\])*"?|[^\s"])+')
 
@@ -111,7 +112,7 @@ def mailboxes(value: str) -> list[Mailbox]:
             reader.end_mailbox()
         elif token == ":":
             reader.start()  # "Group name:" begins a group; the name is no one's
-        elif token != ">":
+        elif token not in (">", ")"):
             reader.words.append(token)
             reader.name.append(token)
     if angle is not None:
@@ -123,5 +124,11 @@ def mailboxes(value: str) -> list[Mailbox]:
 
 
 def _bounded(address: str) -> str:
-    address = "".join(address.split()) if '"' not in address else address.strip()
+    """The address, or "" when it is too long or holds what no address can outside quotes."""
+    if '"' in address:
+        address = address.strip()
+    else:
+        address = "".join(address.split())
+        if _SPECIALS & set(address):
+            return ""
     return address if len(address) <= MAX_ADDRESS_CHARS else ""
