@@ -136,6 +136,17 @@ def tnef_bomb(size: int) -> bytes:
     return tnef_mail(tnef("Hello", padding=size // 12))
 
 
+def many_parts(count: int) -> bytes:
+    return (b"From: anna@client.example\nSubject: parts\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/mixed; boundary=b\n\n"
+            + b"--b\nContent-Type: text/plain\n\nx\n" * count + b"--b--\n")
+
+
+def flowed(size: int) -> bytes:
+    """format=flowed text of `size` bytes: one paragraph of soft line breaks."""
+    return mail("a \n" * (size // 3), content_type="text/plain; charset=utf-8; format=flowed")
+
+
 # ---- the cases, by the name a report uses ---------------------------------------------------
 
 CASES = {
@@ -173,4 +184,12 @@ CASES = {
     "subject of 39 KB of >": lambda: punctuation_subject(39_000, ">"),
     "body of 195 KB of >": lambda: punctuation_body(195_000, ">"),
     "TNEF of 9 MB in tiny objects": lambda: tnef_bomb(9_000_000),
+    "Content-Type of 100,000 parameters": lambda: mail(
+        "x", content_type="text/plain; charset=utf-8" + "; a=b" * 100_000),
+    "format=flowed of 2 MB soft breaks": lambda: flowed(2_000_000),
+    "50,000 MIME parts": lambda: many_parts(50_000),
 }
+# Cases that take a good part of a second even when handled well: benched, not run whole
+# in every test run (the tests try them smaller).
+HEAVY = frozenset({"blockquote bomb 963 KB", "TNEF of 9 MB in tiny objects",
+                   "format=flowed of 2 MB soft breaks", "50,000 MIME parts"})
