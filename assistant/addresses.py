@@ -41,7 +41,7 @@ class _Reader:
     def start(self) -> None:
         self.words: list[str] = []       # text outside <>: quotes kept, comments dropped
         self.name: list[str] = []        # the same text with the quotes taken off
-        self.comment: list[str] = []     # the first comment, a name of last resort
+        self.comment: list[str] = []     # what comments say: a name of last resort
         self.angles: list[str] = []      # the contents of each <...>
 
     def end_mailbox(self) -> None:

@@ -27,16 +27,16 @@ KEPT_HEADERS = (
     "auto-submitted", "precedence", "list-id", "importance", "x-priority",
     "authentication-results", "return-path",
 )
-# Without at least one of these the bytes are not a mail, whatever else they hold.
 # Longer subjects and names are cut here (noted): no person writes more, and every
 # pipeline and page that shows them would pay for the rest.
 MAX_SUBJECT_CHARS = 1000
 MAX_NAME_CHARS = 200
 # An id our outbox can write back in In-Reply-To: printable ASCII without "<" or ">",
-# short enough for a database index (RFC 5322 §3.6.4 allows less).
+# short enough for a unique index in any database we store it in.
 _ANSWERABLE_ID = re.compile(r"[!-;=?-~]{1,250}")
 # Enough of a long References chain to find the thread: the first and the latest ids.
 MAX_REFERENCES = 100
+# Without at least one of these the bytes are not a mail, whatever else they hold.
 _MAIL_HEADERS = frozenset({
     "from", "sender", "to", "cc", "subject", "date", "message-id", "received", "return-path",
     "mime-version", "content-type", "delivered-to", "reply-to", "in-reply-to", "references",

@@ -6,6 +6,7 @@ Shared by tests/test_hostile.py and bench/hostile.py. Every builder returns raw 
 
 from __future__ import annotations
 
+import base64
 import struct
 
 ORDINARY = (
@@ -123,7 +124,6 @@ def tnef(body: str = "", files: tuple[tuple[str, bytes], ...] = (), padding: int
 
 
 def tnef_mail(data: bytes) -> bytes:
-    import base64
     encoded = base64.encodebytes(data)
     return (b"From: olga@client.example\nTo: support@example.com\nSubject: report\n"
             b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
@@ -134,6 +134,13 @@ def tnef_mail(data: bytes) -> bytes:
 def tnef_bomb(size: int) -> bytes:
     """A winmail.dat of about `size` bytes made of tiny objects: each 12 bytes long."""
     return tnef_mail(tnef("Hello", padding=size // 12))
+
+
+def attachment_mail(disposition: str, data: bytes = b"%PDF") -> bytes:
+    """A mail with one PDF attached under this Content-Disposition, written as it is."""
+    part = (b"--b\nContent-Type: application/pdf\nContent-Disposition: "
+            + disposition.encode("utf-8") + b"\n\n" + data + b"\n--b--\n")
+    return mail(part, content_type="multipart/mixed; boundary=b")
 
 
 def many_parts(count: int) -> bytes:
@@ -165,11 +172,8 @@ CASES = {
         "x", subject="=?utf-7?Q?+2AA-?= =?unicode_escape?Q?=5Cud800?="),
     "NUL in the subject and the From name": lambda: mail(
         "x", subject=b"Help\0me", sender=b"An\0na <anna@client.example>"),
-    "IDNA charset in an RFC 2231 file name": lambda: mail(
-        "x", content_type="multipart/mixed; boundary=b",
-        headers="") .replace(b"\n\nx", b"\n\n--b\nContent-Type: application/pdf\n"
-                              b"Content-Disposition: attachment; filename*=idna''xn--d1acufc.pdf"
-                              b"\n\n%PDF\n--b--\n"),
+    "IDNA charset in an RFC 2231 file name": lambda: attachment_mail(
+        "attachment; filename*=idna''xn--d1acufc.pdf"),
     "From nested 3000 comments deep": lambda: nested_comments(3000),
     "To nested 3000 comments deep": lambda: nested_comments(3000, "To"),
     "message/rfc822 nested 600 deep": lambda: nested_rfc822(600),

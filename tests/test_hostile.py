@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import hostile_mail
 from assistant import addresses, htmltext, intake, language, mimewalk, quoting, tnef
+from assistant.charsets import clean
 from assistant.config import defaults
 from assistant.errors import Unparseable
 from assistant.language import Pipelines
@@ -145,6 +146,17 @@ def test_a_date_past_the_last_datetime_is_noted_not_kept():
 def test_an_idna_charset_in_a_file_name_keeps_the_attachment():
     mail = intake.parse(hostile_mail.CASES["IDNA charset in an RFC 2231 file name"]())
     assert [(p.filename, p.data) for p in mail.attachments] == [("xn--d1acufc.pdf", b"%PDF")]
+
+
+def test_file_names_lose_the_marks_that_reverse_their_direction():
+    mail = intake.parse(hostile_mail.attachment_mail('attachment; filename="inv\u202egpj.exe"'))
+    assert [p.filename for p in mail.attachments] == ["invgpj.exe"]
+
+
+def test_clean_text_keeps_what_a_reader_sees_and_drops_what_breaks_stores():
+    assert clean("Tab\there\nline\r\n") == "Tab\there\nline\r\n"
+    assert clean("a\x00b\x1b[31mc\x7f\x85d\ud800\udfff") == "ab[31mcd\ufffd\ufffd"
+    assert clean("İı ſ ᲀ \u0301 \u202e") == "İı ſ ᲀ \u0301 \u202e"
 
 
 def test_forwarded_mail_nested_600_deep_is_kept_by_its_headers():
