@@ -17,6 +17,25 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _HIGH_LATIN = re.compile(r"[\xc0-\xff]")
 _RUSSIAN_FREQUENT = "оеаинтсрвлкм"
+# Text codecs of Python that are no charset of mail: they turn escapes or labels into
+# characters ("\\ud800" into a lone surrogate) or refuse any input.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
+# Controls no reader sees: C0 except tab, line feed and carriage return; DEL; C1.
+# PostgreSQL text cannot hold NUL at all, and a terminal obeys ESC and CSI.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """`text` as valid Unicode any store and terminal takes: lone surrogates (from UTF-7 or
+    escapes) become U+FFFD, NUL and the other invisible controls go; tab and line ends stay.
+
+    >>> clean("Help\\x00me \\ud800")
+    'Helpme \\ufffd'
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return _SURROGATE.sub("\ufffd", _CONTROLS.sub("", text))
 
 
 @lru_cache(maxsize=256)
@@ -30,7 +49,8 @@ def _codec(declared: str) -> str | None:
             pass  # a real codec (utf-16) that needs more than one byte
         except (LookupError, ValueError):
             continue
-        return codecs.lookup(candidate).name
+        name = codecs.lookup(candidate).name
+        return None if name in _NOT_CHARSETS else name
     return None
 
 
@@ -40,14 +60,19 @@ def decode_bytes(data: bytes, declared: str | None, what: str, notes: list[str])
     Order: declared → UTF-8 → cp1251 or KOI8-R (whichever reads as Russian) → cp1252.
     A Western label (latin-1, cp1252) on bytes that are really UTF-8 or Russian is a
     common lie of old mailers, so 8-bit text under such a label is checked too.
+    The text comes back `clean`: whatever the bytes, it holds no lone surrogate or NUL.
     """
+    return clean(_decoded(data, declared, what, notes))
+
+
+def _decoded(data: bytes, declared: str | None, what: str, notes: list[str]) -> str:
     codec = _codec(declared) if declared else None
     if declared and codec is None:
         notes.append(f"{what}: unknown charset {declared!r}")
     if codec:
         try:
             text = data.decode(codec)
-        except UnicodeDecodeError:
+        except UnicodeError:  # undecodable bytes, or a codec that refuses (utf-7 state)
             pass
         else:
             if codec not in _WESTERN or data.isascii() or not _lied_western(data, text):
@@ -140,7 +165,7 @@ def decode_header(value: str, what: str, notes: list[str]) -> str:
         position = word.end()
     out.extend(_flush(pending, what, notes))
     out.append(raw_text(value[position:], what, notes))
-    return "".join(out).replace("\x00", "")
+    return clean("".join(out))
 
 
 def _flush(pending: tuple[str, bytearray] | None, what: str, notes: list[str]) -> list[str]:
@@ -160,7 +185,7 @@ def _word_bytes(encoding: str, encoded: str) -> bytes:
 def raw_text(value: str, what: str, notes: list[str]) -> str:
     """Header text as it came; 8-bit bytes (surrogates from the parser) decoded by guess."""
     if value.isascii():
-        return value
+        return clean(value)
     return decode_bytes(value.encode("utf-8", "surrogateescape"), None, what, notes)
 
 

@@ -65,11 +65,18 @@ def _tomorrow(ctx: _Context, moment: time) -> datetime:
 
 
 def _month_index(word: str, months: tuple[str, ...]) -> int | None:
-    word = word.lower()
+    """1-based position of the name whose first three letters begin `word`, compared the
+    way the patterns compare: with re.IGNORECASE "ſ" is "s", "ı" is "i", "ᲀ" is "в", and
+    str.lower() knows none of that ("by frıday" once raised here)."""
     for number, name in enumerate(months, 1):
-        if word.startswith(name[:3]):
+        if re.match(re.escape(name[:3]), word, re.IGNORECASE):
             return number
     return None
+
+
+def _weekday(names: tuple[str, ...], word: str, ctx: _Context, moment: time) -> datetime | None:
+    number = _month_index(word, names)
+    return None if number is None else ctx.at(ctx.next_weekday(number - 1), moment)
 
 
 def _hour12(hour: str, minute: str | None, half: str | None) -> tuple[int, int]:
@@ -91,7 +98,7 @@ _READERS: list[tuple[re.Pattern, _Reader]] = [
     (re.compile(r"\b(?:до|к)\s+концу?\s+недели\b", re.I),
      lambda m, c: c.at(c.next_weekday(4) if c.now.weekday() != 4 else c.now.date(), END_OF_DAY)),
     (re.compile(rf"\b(?:до|к|ко)\s+({'|'.join(_RU_DAYS)})\w*", re.I),
-     lambda m, c: c.at(c.next_weekday(_month_index(m.group(1), _RU_DAYS) - 1), END_OF_DAY)),
+     lambda m, c: _weekday(_RU_DAYS, m.group(1), c, END_OF_DAY)),
     (re.compile(r"\b(?:до|к)\s+(\d{1,2})[:.](\d{2})\b(?![.]\d)", re.I),
      lambda m, c: _clock_or_date(m, c)),
     (re.compile(r"\b(?:до|к)\s+(\d{1,2})\s+час", re.I),
@@ -113,7 +120,7 @@ _READERS: list[tuple[re.Pattern, _Reader]] = [
     (re.compile(r"\b(?:by|before)\s+(?:noon|lunch(?:time)?)\b", re.I),
      lambda m, c: c.at(c.now.date(), NOON)),
     (re.compile(rf"\b{_EN_BY}\s+(?:this\s+|next\s+)?({'|'.join(_EN_DAYS)})\b", re.I),
-     lambda m, c: c.at(c.next_weekday(_EN_DAYS.index(m.group(1).lower())), END_OF_DAY)),
+     lambda m, c: _weekday(_EN_DAYS, m.group(1), c, END_OF_DAY)),
     (re.compile(r"\b(?:by|before|until)\s+(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)", re.I),
      lambda m, c: c.clock(*_hour12(m.group(1), m.group(2), m.group(3)))),
     (re.compile(r"\b(?:by|before|until)\s+(\d{1,2}):(\d{2})\b", re.I),

@@ -34,6 +34,16 @@ _SIGNATURE_MARKS = re.compile(r"signature", re.I)
 _OUTLOOK_RULE = re.compile(r"border-top:\s*solid[^;]*;\s*padding:\s*3\.0pt", re.I)
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base",
                    "source", "embed", "param", "track"})
+# Quote marks and list indents stop growing here: a reader sees no difference past it, and
+# "> " written per line at every depth made 265 KB of nested blockquotes 2 GB of text.
+MAX_DEPTH_SHOWN = 10
+# The text stops here, whatever the HTML: more than any letter a person writes.
+MAX_TEXT_CHARS = 1_000_000
+# A tag that ends before the next "<", for the guard below.
+# Possessive (*+): a failed match gives nothing back, so it costs the distance to the next "<".
+_TAG_REST = re.compile(r"""[a-zA-Z/!?](?:=\s*"[^"<]*"|=\s*'[^'<]*'|[^<>])*+>""")
+_QUOTED_VALUE = re.compile(r"""=\s*(?:"[^"]*"|'[^']*')""")
+_OPEN_QUOTE = re.compile(r"""=\s*["']""")
 
 
 def to_text(html: str) -> str:
@@ -47,7 +57,7 @@ def to_text(html: str) -> str:
     line, as a plain text mail would quote it, so the quote finder treats both alike; a
     signature the markup marks gets a "-- " line above it.
     """
-    html = _CONDITIONAL.sub("", html)
+    html = _complete_markup(_CONDITIONAL.sub("", html))
     reader = _Reader()
     try:
         reader.feed(html)
@@ -58,6 +68,37 @@ def to_text(html: str) -> str:
         reader.feed(html.replace("<![", "&lt;!["))
         reader.close()
     return reader.text()
+
+
+def _complete_markup(html: str) -> str:
+    """`html` with every "<" that opens no whole tag or comment written as "&lt;".
+
+    CPython's html.parser reads an unclosed "<a " or "<!--", or a tag whose quoted value
+    never closes, by scanning to the end of the input and then moving on by one character:
+    117 KB of "<a " took minutes. Here each character is looked at a bounded number of
+    times, and the parser is left only tags it reads in one scan. A browser shows such a
+    "<" as text too, give or take.
+    """
+    out: list[str] = []
+    position = 0
+    comments_close = True  # False once a "<!--" had no "-->" after it: none later has one
+    while (start := html.find("<", position)) >= 0:
+        if html.startswith("<!--", start):
+            end = html.find("-->", start + 4) if comments_close else -1
+            comments_close = end >= 0
+            kept = end + 3 if end >= 0 else None
+        else:
+            tag = _TAG_REST.match(html, start + 1)
+            whole = tag and not _OPEN_QUOTE.search(_QUOTED_VALUE.sub("", tag.group(0)))
+            kept = tag.end() if whole else None
+        if kept is None:
+            out.append(html[position:start] + "&lt;")
+            position = start + 1
+        else:
+            out.append(html[position:kept])
+            position = kept
+    out.append(html[position:])
+    return "".join(out)
 
 
 def declared_charset(head: bytes) -> str | None:
@@ -81,6 +122,7 @@ class _Reader(HTMLParser):
         self._history = 0          # 1 once the markup said the original begins here
         self._open: dict[str, int] = {}         # open elements per tag name
         self._marked: list[tuple[str, int]] = []  # (tag, its nesting) of open quote marks
+        self._size = 0             # characters written so far
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -96,6 +138,8 @@ class _Reader(HTMLParser):
             if self._cells > 1:
                 self._words(" ")
         elif tag == "a":
+            if self._links:  # links do not nest: a new one ends the one left open
+                self._end_link(*self._links.pop())
             self._links.append((dict(attrs).get("href") or "", len(self._out)))
         self._open_block(tag, attrs)
         self._open_marked(tag, attrs)
@@ -117,7 +161,7 @@ class _Reader(HTMLParser):
             self._open[tag] -= 1
 
     def handle_data(self, data: str) -> None:
-        if self._hidden:
+        if self._hidden or self._size > MAX_TEXT_CHARS:
             return
         if not self._pre and not data.strip() and "\xa0" in data and self._newlines:
             self._break(2)  # Outlook writes an empty line as a paragraph holding &nbsp;
@@ -181,7 +225,7 @@ class _Reader(HTMLParser):
             self._lists[-1] += 1
         else:
             marker = "- "
-        self._words("  " * max(len(self._lists) - 1, 0) + marker)
+        self._words("  " * min(max(len(self._lists) - 1, 0), MAX_DEPTH_SHOWN) + marker)
 
     def _end_link(self, href: str, start: int) -> None:
         words = "".join(self._out[start:]).strip()
@@ -194,6 +238,7 @@ class _Reader(HTMLParser):
             self._newlines = min(self._newlines + 1, 2)
         elif self._out:
             self._out.append("\n" + self._prefix())
+            self._size += 1
 
     def _break(self, count: int) -> None:
         if self._out and self._out[-1] == "\n" + self._prefix():
@@ -206,19 +251,20 @@ class _Reader(HTMLParser):
 
     def _words(self, words: str) -> None:
         if self._newlines:
-            blank = ("\n" + ">" * self._blank_depth) * (self._newlines - 1)
+            blank = ("\n" + ">" * min(self._blank_depth, MAX_DEPTH_SHOWN)) * (self._newlines - 1)
             self._out.append(blank + "\n" + self._prefix())
             self._newlines = 0
         elif not self._out and self._depth:
             self._out.append(self._prefix())
         self._out.append(words)
+        self._size += len(words)
 
     @property
     def _depth(self) -> int:
         return self._quote_depth + self._history
 
     def _prefix(self) -> str:
-        return "> " * self._depth
+        return "> " * min(self._depth, MAX_DEPTH_SHOWN)
 
     def _at_line_start(self) -> bool:
         return not self._out or self._out[-1].endswith(("\n", "> "))

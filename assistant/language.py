@@ -25,6 +25,14 @@ GAP_WORDS = 4
 _SENTENCE_END = [".", "!", "?", ";", "\n", "\n\n"]
 # The lemma caches stop growing here: real mail repeats its word forms, spam need not.
 CACHE_LIMIT = 200_000
+# What a pipeline reads of any one text (see `readable`). spaCy's tokenizer strips
+# prefixes and suffixes one at a time, searching the rest of the word each time, so a word
+# costs its length squared: a 39 KB subject of "!" took over a minute.
+MAX_PIPELINE_CHARS = 50_000
+MAX_WORD_CHARS = 100
+MAX_MARK_RUN = 4
+_MARK_RUN = re.compile(r"[^\w\s]{%d,}" % (MAX_MARK_RUN + 1))
+_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD_CHARS + 1))
 
 # Words that Russian written in Latin letters uses all the time and English never does.
 _TRANSLIT_WORDS = frozenset("""
@@ -51,7 +59,10 @@ _TO_CYRILLIC = sorted({
     "s": "с", "t": "т", "u": "у", "f": "ф", "h": "х", "c": "ц", "y": "ы", "w": "в",
     "x": "кс", "q": "к", "'": "ь",
 }.items(), key=lambda pair: -len(pair[0]))
-_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _TO_CYRILLIC), re.IGNORECASE)
+# ASCII case-folding only: Unicode folding would let "ı", "İ", "ſ" and "K" (Kelvin) match
+# "i", "s" and "k", and those letters have no entry in the table.
+_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _TO_CYRILLIC),
+                       re.IGNORECASE | re.ASCII)
 _TRANSLIT_MAP = dict(_TO_CYRILLIC)
 
 
@@ -77,11 +88,41 @@ def to_cyrillic(text: str) -> str:
     'отгрузка остановилась'
     """
     def replace(match: re.Match) -> str:
-        cyrillic = _TRANSLIT_MAP[match.group(0).lower()]
+        cyrillic = _TRANSLIT_MAP.get(match.group(0).lower(), match.group(0))
         return cyrillic.upper() if match.group(0)[0].isupper() and cyrillic else cyrillic
     # The soft sign at the end of a verb is often dropped: "ostanovilas" means "остановилась".
     converted = _TRANSLIT.sub(replace, text)
     return re.sub(r"(?<=л[аи]с)\b", "ь", converted)
+
+
+def readable(text: str) -> str:
+    """What the pipelines read of `text`: its first MAX_PIPELINE_CHARS characters, with a
+    run of punctuation or an overlong word blanked after its first few characters. Up to
+    the cut it has the length of `text`, so character offsets found in it hold in `text`.
+
+    >>> readable("Help!!!!!!!! now")
+    'Help!!!!     now'
+    """
+    text = text[:MAX_PIPELINE_CHARS]
+    text = _MARK_RUN.sub(lambda run: _blank_after(run.group(0), MAX_MARK_RUN), text)
+    return _LONG_WORD.sub(lambda word: _blank_after(word.group(0), MAX_WORD_CHARS), text)
+
+
+def _blank_after(run: str, keep: int) -> str:
+    return run[:keep] + " " * (len(run) - keep)
+
+
+class _ReadableTokenizer:
+    """The pipeline's tokenizer, given only `readable` text whoever calls it."""
+
+    def __init__(self, tokenizer) -> None:
+        self._tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        return self._tokenizer(readable(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._tokenizer, name)
 
 
 # Language is plain from the first lines; counting letters further only costs time.
@@ -150,8 +191,12 @@ class CachedLemmatizer:
 
 
 def russian_lemmas(word: str) -> list[str]:
-    """Every dictionary form pymorphy3 knows for `word`, the most probable first."""
-    parses = _morph().parse(word)
+    """Every dictionary form pymorphy3 knows for `word`, the most probable first; the word
+    itself when pymorphy3 cannot read it."""
+    try:
+        parses = _morph().parse(word)
+    except ValueError:  # it asks unicodedata.name() of each letter: Tangut letters have none
+        return [word.replace("ё", "е")]
     known = [p.normal_form for p in parses if p.is_known] or [parses[0].normal_form]
     return [lemma.replace("ё", "е") for lemma in dict.fromkeys(known)]
 
@@ -184,6 +229,9 @@ def build_pipeline(lang: str) -> Language:
     name = f"cached_lemmas_{lang}_{id(lemmatizer)}"
     Language.component(name, func=lemmatizer)
     nlp.add_pipe(name)
+    # Texts of any length may come: the tokenizer reads what `readable` leaves of them.
+    nlp.tokenizer = _ReadableTokenizer(nlp.tokenizer)
+    nlp.max_length = 2**62
     nlp.meta["lemmas_of"] = lang
     return nlp
 

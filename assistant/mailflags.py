@@ -15,7 +15,8 @@ _OUT_OF_OFFICE = re.compile(
     r"|(?:automatic reply|автоматический ответ)\s*:",
     re.IGNORECASE,
 )
-_AUTH_RESULT = re.compile(r"\b(dmarc|spf)\s*=\s*([a-z]+)", re.IGNORECASE)
+# ASCII folding: with Unicode folding "ſpf=fail" matches and names no method we count.
+_AUTH_RESULT = re.compile(r"\b(dmarc|spf)\s*=\s*([a-z]+)", re.IGNORECASE | re.ASCII)
 _COMMENT = re.compile(r"\([^()]*\)")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.errors
-import email.utils
 import itertools
 import mimetypes
 import re
@@ -11,13 +10,36 @@ from dataclasses import dataclass
 from email.message import Message
 
 from assistant import htmltext, quoting, tnef
-from assistant.charsets import Headers, decode_bytes, decode_header, raw_text, unfold
+from assistant.charsets import Headers, clean, decode_bytes, decode_header, raw_text, unfold
 
 _MAX_DEPTH = 30  # deeper MIME nesting is an attack or a loop, not a letter
+# A forwarded message holding forwarded messages this deep is kept by its headers only:
+# writing it back out recurses once per level (600 levels exhaust the interpreter's stack).
+MAX_FORWARD_DEPTH = 20
 # html.parser reads about a megabyte a second; nobody writes a longer letter by hand.
-_MAX_HTML_READ = 1_000_000
+_MAX_HTML_READ = 500_000
+MAX_PARAMS_CHARS = 8192
+MAX_PARTS = 1000  # a letter with its attachments has tens; thousands are a bomb
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
-_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+class BoundedMessage(Message):
+    """compat32's Message that reads parameters from at most MAX_PARAMS_CHARS of a header.
+
+    email.message._parseparam copies the rest of the value for every parameter it splits
+    off, so a Content-Type of 100,000 parameters took seconds for each lookup (the parser
+    itself looks up the boundary). Real headers carry their parameters in a kilobyte.
+    """
+
+    def _get_params_preserve(self, failobj, header):
+        value = self.get(header)
+        if value is None or len(str(value)) <= MAX_PARAMS_CHARS:
+            return super()._get_params_preserve(failobj, header)
+        text = str(value)
+        shorter = Message()
+        shorter[header] = text[:max(text.rfind(";", 0, MAX_PARAMS_CHARS), 0) or MAX_PARAMS_CHARS]
+        return Message._get_params_preserve(shorter, failobj, header)
 
 
 @dataclass(frozen=True)
@@ -37,10 +59,12 @@ class Part:
 class Body:
     """Texts and attachments of a MIME tree, in the order a reader meets them."""
 
-    def __init__(self, limit: int, notes: list[str], numbers: itertools.count | None = None):
+    def __init__(self, limit: int, notes: list[str], numbers: itertools.count | None = None,
+                 walked: itertools.count | None = None):
         self.limit = limit
         self.notes = notes
         self.numbers = numbers or itertools.count(1)  # for attachments that came unnamed
+        self.walked = walked or itertools.count(1)    # parts met so far, in every branch
         self.plain: list[str] = []
         self.html: list[str] = []
         self.fallback: list[str] = []  # winmail.dat bodies: read only when nothing else is
@@ -49,6 +73,10 @@ class Body:
     def collect(self, part: Message, depth: int) -> None:
         if depth > _MAX_DEPTH:
             self.notes.append(f"MIME nesting deeper than {_MAX_DEPTH}; the rest skipped")
+            return
+        if (number := next(self.walked)) > MAX_PARTS:
+            if number == MAX_PARTS + 1:
+                self.notes.append(f"more than {MAX_PARTS} MIME parts; the rest skipped")
             return
         content_type = part.get_content_type()
         # get_payload() of a leaf decodes with the charset parameter and can raise on a
@@ -81,7 +109,7 @@ class Body:
         plain: list[str] = []
         html: list[str] = []
         for child in children:
-            branch = Body(self.limit, self.notes, self.numbers)
+            branch = Body(self.limit, self.notes, self.numbers, self.walked)
             branch.collect(child, depth + 1)
             plain, html = branch.plain or plain, branch.html or html
             self.attachments += branch.attachments
@@ -113,7 +141,14 @@ class Body:
             f"{_clean_filename(decode_header(subject or '', 'Subject', [])) or 'message'}.eml"
             if content_type == "message/rfc822" else f"{content_type.split('/')[1]}.txt"
         )
-        self._attach(name, content_type, _message_bytes(inner, content_type), "attachment", None)
+        depth = _depth(part, MAX_FORWARD_DEPTH)
+        if depth > MAX_FORWARD_DEPTH:
+            self.notes.append(f"{name!r} holds messages nested more than {MAX_FORWARD_DEPTH} "
+                              f"deep; only its headers were kept")
+            data = _headers_only(inner)
+        else:
+            data = _message_bytes(inner, content_type)
+        self._attach(name, content_type, data, "attachment", None)
 
     def _tnef(self, data: bytes, filename: str, content_type: str) -> None:
         unpacked = tnef.unpack(data)
@@ -165,10 +200,29 @@ def _message_bytes(inner: list[Message], content_type: str) -> bytes:
     if content_type != "message/delivery-status" and len(inner) == 1:
         try:
             return inner[0].as_bytes()
-        except (LookupError, ValueError, TypeError, AttributeError, email.errors.MessageError):
+        except (LookupError, ValueError, TypeError, AttributeError, RecursionError,
+                email.errors.MessageError):
             pass  # a message too broken to write back out: keep its headers below
-    blocks = ("\n".join(f"{name}: {value}" for name, value in block.raw_items()) for block in inner)
+    return _headers_only(inner)
+
+
+def _headers_only(inner: list[Message]) -> bytes:
+    blocks = ("\n".join(f"{name}: {value}" for name, value in block.raw_items())
+              for block in inner if isinstance(block, Message))
     return "\n\n".join(blocks).encode("utf-8", "surrogateescape")
+
+
+def _depth(part: Message, limit: int) -> int:
+    """How deep parts nest under `part`, counted without recursion and up to `limit` + 1."""
+    deepest = 0
+    stack = [(part, 0)]
+    while stack and deepest <= limit:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if node.is_multipart():  # get_payload() of a leaf decodes it, and may raise
+            children = node.get_payload()
+            stack.extend((child, depth + 1) for child in children if isinstance(child, Message))
+    return deepest
 
 
 def _disposition(part: Message) -> str:
@@ -193,7 +247,7 @@ def _filename(part: Message, notes: list[str]) -> str:
            if name.lower() in ("content-disposition", "content-type")]
     if not all(value.isascii() for _, value in raw):
         # compat32 turns 8-bit parameters into replacement characters: decode them first.
-        part = Message()
+        part = BoundedMessage()
         for name, value in raw:
             part[name] = raw_text(unfold(value), "Filename", notes)
     name = (param(part, "filename", "content-disposition") or param(part, "name")).strip()
@@ -212,14 +266,17 @@ def param(part: Message, name: str, header: str = "content-type") -> str:
     """
     try:
         value = part.get_param(name, header=header)
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded text)
+            charset, _, text = value
+            data = bytes(text, "raw-unicode-escape")
+            return decode_bytes(data, charset or None, "Parameter", []) if charset else text
     except (TypeError, ValueError, LookupError, IndexError):
         return ""
-    if isinstance(value, tuple):
-        value = email.utils.collapse_rfc2231_value(value)
     return str(value or "")
 
 
 def _clean_filename(name: str) -> str:
-    """The last path component, without control characters: names come from strangers."""
+    """The last path component, without control characters or the marks that reverse
+    text direction ("gpj.exe" shown as "exe.jpg"): names come from strangers."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return _UNSAFE_IN_NAME.sub("", name).strip()[:255]
+    return _UNSAFE_IN_NAME.sub("", clean(name)).strip()[:255]

@@ -83,23 +83,26 @@ def default_marks() -> Marks:
 def unflow(text: str, delsp: bool = False) -> str:
     """Plain text sent as format=flowed with its soft line breaks joined (RFC 3676 section 4)."""
     out: list[str] = []
-    pending: tuple[int, str] | None = None
+    # A paragraph's lines are joined once, at its end: adding each line to a string made
+    # 2 MB of soft line breaks cost minutes.
+    pending: tuple[int, list[str]] | None = None
     for line in text.split("\n"):
         content = line.lstrip(">")
         depth = len(line) - len(content)
         content = content[1:] if content.startswith(" ") else content  # space-stuffing
         soft = content.endswith(" ") and content != "-- "
-        if pending is not None and pending[0] == depth:
-            content = pending[1] + content
-        elif pending is not None:
-            out.append(_requote(*pending))
-        pending = None
+        if pending is not None and pending[0] != depth:
+            out.append(_requote(pending[0], "".join(pending[1])))
+            pending = None
+        pieces = pending[1] if pending is not None else []
+        pieces.append(content[:-1] if soft and delsp else content)
         if soft:
-            pending = (depth, content[:-1] if delsp else content)
+            pending = (depth, pieces)
         else:
-            out.append(_requote(depth, content))
+            out.append(_requote(depth, "".join(pieces)))
+            pending = None
     if pending is not None:
-        out.append(_requote(*pending))
+        out.append(_requote(pending[0], "".join(pending[1])))
     return "\n".join(out)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import RuleError
-from assistant.language import Pipelines, RuleMatcher, detect_language
+from assistant.language import MAX_PIPELINE_CHARS, Pipelines, RuleMatcher, detect_language
 from assistant.rulebook import LANGUAGES, PhraseRule, phrase_problem, phrase_rules
 
 KINDS = ("blame", "boilerplate", "deflection", "bureaucratese")
@@ -44,8 +44,10 @@ class ToneChecker:
     def check(self, text: str, lang: str | None = None) -> list[Finding]:
         """Every tone finding in `text`, in text order; an empty list when the reply reads well.
 
-        `lang` is "ru" or "en"; None detects it from the letters of the text.
+        `lang` is "ru" or "en"; None detects it from the letters of the text. A text longer
+        than `language.MAX_PIPELINE_CHARS` is checked in its first that many characters.
         """
+        text = text[:MAX_PIPELINE_CHARS]
         lang = lang or detect_language(text)
         if lang not in self.rules:
             raise ValueError(f"no tone rules for language {lang!r}")
