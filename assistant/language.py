@@ -344,7 +344,7 @@ class RuleMatcher:
         return pattern
 
     def find(self, doc: Doc) -> list[Match]:
-        """Every match, in text order; overlapping matches of one rule are merged."""
+        """Every match, in text order; overlapping or touching matches of one rule are merged."""
         found: list[tuple[int, int, str]] = []
         matchers = (self._phrases, self._tokens) if self._wants_tokens(doc) else (self._phrases,)
         for matcher in matchers:
@@ -352,14 +352,16 @@ class RuleMatcher:
                 found.append((start, end, self.nlp.vocab.strings[key]))
         found.sort()
         merged: list[tuple[int, int, str]] = []
+        last_of: dict[str, int] = {}            # rule key → index of its latest span in merged
         for start, end, key in found:
-            if merged and merged[-1][2] == key and start < merged[-1][1]:
-                last = merged[-1]
-                merged[-1] = (last[0], max(last[1], end), key)
+            index = last_of.get(key)
+            if index is not None and start <= merged[index][1]:
+                merged[index] = (merged[index][0], max(merged[index][1], end), key)
             else:
+                last_of[key] = len(merged)
                 merged.append((start, end, key))
         matches = []
-        for start, end, key in merged:
+        for start, end, key in sorted(merged):
             span = doc[start:end]
             matches.append(Match(self.rules[key], span.start_char, span.end_char, span.text))
         return matches

@@ -85,7 +85,7 @@ class ToneChecker:
         if lang not in self._matchers:
             nlp = self.pipelines[lang]
             rules = self.rules[lang]
-            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, _allowances(rules)))
+            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, allowances(rules)))
         return self._matchers[lang]
 
 
@@ -121,7 +121,7 @@ def language_runs(text: str, lang: str) -> list[tuple[int, int, str]]:
     return runs
 
 
-def _allowances(rules: list[PhraseRule]) -> list[PhraseRule]:
+def allowances(rules: list[PhraseRule]) -> list[PhraseRule]:
     """Pseudo-rules for each rule's `allow` phrases: a match inside one of them is dropped.
 
     A rule such as "в целях" lists `allow = ["в 'целях' 'безопасности'"]` for the uses
