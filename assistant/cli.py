@@ -324,6 +324,10 @@ def cmd_check_tone(app: App, args) -> int:
             ensure_ascii=False))
     else:
         print(views.findings(text, findings))
+    if findings:
+        # Exit 1 lets a script or an editor hook stop on a letter that needs another look.
+        print(f"{len(findings)} tone finding{'s' if len(findings) != 1 else ''}", file=sys.stderr)
+        return 1
     return 0
 
 

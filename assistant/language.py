@@ -9,11 +9,12 @@ from typing import Callable, Iterable
 
 import numpy
 import spacy
-from spacy.attrs import LEMMA, LOWER
+from spacy.attrs import LEMMA, LOWER, TAG
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from assistant.phrasesyntax import phrase_words
 from assistant.rulebook import PhraseRule
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -161,32 +162,33 @@ def other_language_present(text: str, language: str, counts: tuple[int, int] | N
 
 
 class CachedLemmatizer:
-    """Sets every token's lemma from a per-form cache in front of the real lemmatizer.
+    """Sets every token's lemma and tags from a per-form cache in front of the real analyser.
 
     pymorphy3 costs several microseconds a word; mail repeats its word forms, so a dict
     lookup answers almost every token. Lemmas are lower-case with "ё" read as "е", so
-    "платёж" and "платеж" are one word whoever typed them.
+    "платёж" and "платеж" are one word whoever typed them. The tag is a space-separated
+    set of grammemes ("NOUN VN neut sing gent") that rules may ask for.
     """
 
-    def __init__(self, lemma_of: Callable[[str], str]):
-        self._lemma_of = lemma_of
-        self._cache: dict[int, int] = {}        # hash of the lower-case form → hash of the lemma
+    def __init__(self, analyse: Callable[[str], tuple[str, str]]):
+        self._analyse = analyse
+        self._cache: dict[int, tuple[int, int]] = {}   # hash of the form → hashes of lemma, tag
 
     def __call__(self, doc: Doc) -> Doc:
         # Whole arrays, not Token objects: creating a Token costs more than the lookup.
         cache, strings = self._cache, doc.vocab.strings
         lowers = doc.to_array([LOWER]).tolist()
-        lemmas = []
+        rows = []
         for lower in lowers:
-            lemma = cache.get(lower)
-            if lemma is None:
+            row = cache.get(lower)
+            if row is None:
                 if len(cache) >= CACHE_LIMIT:
                     cache.clear()
-                word = strings[lower]
-                lemma = cache[lower] = strings.add(self._lemma_of(word).replace("ё", "е"))
-            lemmas.append(lemma)
-        if lemmas:
-            doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
+                lemma, tag = self._analyse(strings[lower])
+                row = cache[lower] = (strings.add(lemma.replace("ё", "е")), strings.add(tag))
+            rows.append(row)
+        if rows:
+            doc.from_array([LEMMA, TAG], numpy.array(rows, dtype="uint64").reshape(-1, 2))
         return doc
 
 
@@ -199,6 +201,30 @@ def russian_lemmas(word: str) -> list[str]:
         return [word.replace("ё", "е")]
     known = [p.normal_form for p in parses if p.is_known] or [parses[0].normal_form]
     return [lemma.replace("ё", "е") for lemma in dict.fromkeys(known)]
+
+
+# A noun with one of these endings names an action: «проведение», «реализация», «открытие».
+_VERBAL_NOUN_ENDINGS = ("ание", "яние", "ение", "тие", "ация", "яция", "ирование")
+# English nominalisations: "implementation", "assessment", "assistance", "reference".
+_NOMINALISATION = re.compile(r"^[a-z]{3,}(?:tion|sion|ment|ance|ence)s?$")
+
+
+def russian_analysis(word: str) -> tuple[str, str]:
+    """The most probable lemma of `word` and the grammemes of every parse with that lemma.
+
+    >>> russian_analysis("проведения")
+    ('проведение', 'NOUN VN inan neut sing gent plur nomn accs')
+    """
+    parses = _morph().parse(word)
+    known = [p for p in parses if p.is_known] or parses[:1]
+    lemma = known[0].normal_form
+    grammemes: dict[str, None] = {}
+    for parse in known:
+        if parse.normal_form == lemma and parse.tag.POS == known[0].tag.POS:
+            grammemes.update(dict.fromkeys(str(parse.tag).replace(" ", ",").split(",")))
+    if known[0].tag.POS == "NOUN" and lemma.endswith(_VERBAL_NOUN_ENDINGS):
+        grammemes = {"NOUN": None, "VN": None, **grammemes}
+    return lemma, " ".join(grammemes)
 
 
 _MORPH = []
@@ -216,14 +242,14 @@ def build_pipeline(lang: str) -> Language:
     """A blank pipeline with a cached lemmatizer whose data ships in PyPI packages."""
     if lang == "ru":
         nlp = spacy.blank("ru")
-        lemmatizer = CachedLemmatizer(lambda word: russian_lemmas(word)[0])
+        lemmatizer = CachedLemmatizer(russian_analysis)
     elif lang == "en":
         nlp = spacy.blank("en")
         loader = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
         table = loader.lookups.get_table("lemma_lookup")
         nlp.remove_pipe("lemmatizer")
-        lemmatizer = CachedLemmatizer(lambda word: _english_lemma(table, word))
+        lemmatizer = CachedLemmatizer(lambda word: (_english_lemma(table, word), _english_tag(word)))
     else:
         raise ValueError(f"no pipeline for language {lang!r}")
     name = f"cached_lemmas_{lang}_{id(lemmatizer)}"
@@ -247,11 +273,20 @@ def _english_lemma(table, word: str) -> str:
     return _ENGLISH_CONTRACTIONS.get(word) or table.get(word, word)
 
 
+def _english_tag(word: str) -> str:
+    return "NMZ" if _NOMINALISATION.match(word) else ""
+
+
 def word_lemmas(nlp: Language, word: str) -> list[str]:
     """The lemmas a phrase word may stand for: all readings in Russian, one in English."""
     if nlp.lang == "ru" and _CYRILLIC.search(word):
         return russian_lemmas(word.lower())
     return [t.lemma_ for t in nlp(word.lower())]
+
+
+def _is_plain(base: str, tags: tuple[str, ...]) -> bool:
+    """True for a word the PhraseMatcher can take: a lemma with no tags, set, prefix or quotes."""
+    return bool(base) and not tags and base != GAP and base[0] not in "'[" and not base.endswith("*")
 
 
 class Pipelines:
@@ -307,9 +342,9 @@ class RuleMatcher:
                 self._add(rule.id, phrase)
 
     def _add(self, key: str, phrase: str) -> None:
-        words = phrase.split()
-        if all(w != GAP and not w.endswith("*") and not w.startswith("'") for w in words):
-            readings = [self._readings(word) for word in words]
+        words = phrase_words(phrase)
+        if all(_is_plain(base, tags) for base, tags in words):
+            readings = [self._readings(base) for base, _ in words]
             patterns = []
             for combination in itertools.product(*readings):
                 lemmas = [lemma for part in combination for lemma in part]
@@ -324,14 +359,14 @@ class RuleMatcher:
         # The token Matcher walks every token in Python; run it only on a doc that holds
         # every plain word of at least one of its phrases.
         needed = set()
-        for word in words:
-            if word.startswith("'"):
+        for base, tags in words:
+            if base.startswith("'") and base.endswith("'") and len(base) > 2:
                 # An exact word carries the one lemma the pipeline gives that form.
-                tokens = self.nlp(word.strip("'").lower())
+                tokens = self.nlp(base.strip("'").lower())
                 if len(tokens) == 1:
                     needed.add(self.nlp.vocab.strings.add(tokens[0].lemma_))
-            elif word != GAP and not word.endswith("*"):
-                readings = self._readings(word)
+            elif base and _is_plain(base, ()):
+                readings = self._readings(base)
                 if len(readings) == 1:
                     needed.update(self.nlp.vocab.strings.add(lemma) for lemma in readings[0])
         self._token_needs.append(frozenset(needed))
@@ -343,25 +378,38 @@ class RuleMatcher:
             return [tuple(tokens)]
         return [(lemma,) for lemma in word_lemmas(self.nlp, word)]
 
-    def _token_pattern(self, words: list[str]) -> list[dict]:
+    def _token_pattern(self, words: list[tuple[str, tuple[str, ...]]]) -> list[dict]:
         pattern: list[dict] = []
-        for word in words:
-            if word == GAP:
+        for base, tags in words:
+            if base == GAP:
                 pattern.append({"TEXT": {"NOT_IN": _SENTENCE_END}, "OP": f"{{0,{GAP_WORDS}}}"})
-            elif word.endswith("*"):
-                pattern.append({"LOWER": {"REGEX": "^" + re.escape(word[:-1].lower())}})
-            elif word.startswith("'"):
-                pattern.append({"LOWER": word.strip("'").lower()})
-            else:
-                readings = self._readings(word)
-                if len(readings) == 1:
-                    pattern.extend({"LEMMA": lemma} for lemma in readings[0])
+                continue
+            if base.startswith("["):
+                items = base[1:-1].split("|")
+                if items[0].startswith("'"):
+                    token = {"LOWER": {"IN": [item.strip("'").lower() for item in items]}}
                 else:
-                    pattern.append({"LEMMA": {"IN": [r[0] for r in readings]}})
+                    token = {"LEMMA": {"IN": sorted({r[0] for item in items for r in self._readings(item)})}}
+            elif base.endswith("*"):
+                token = {"LOWER": {"REGEX": "^" + re.escape(base[:-1].lower())}}
+            elif base.startswith("'"):
+                token = {"LOWER": base.strip("'").lower()}
+            elif base:
+                readings = self._readings(base)
+                if len(readings) == 1 and not tags:
+                    pattern.extend({"LEMMA": lemma} for lemma in readings[0])
+                    continue
+                token = {"LEMMA": {"IN": [r[0] for r in readings]}}
+            else:
+                token = {}
+            if tags:
+                # Every tag must be among the token's grammemes, in any order.
+                token["TAG"] = {"REGEX": "".join(rf"(?=.*\b{re.escape(t)}\b)" for t in tags)}
+            pattern.append(token)
         return pattern
 
     def find(self, doc: Doc) -> list[Match]:
-        """Every match, in text order; overlapping matches of one rule are merged."""
+        """Every match, in text order; overlapping or touching matches of one rule are merged."""
         found: list[tuple[int, int, str]] = []
         matchers = (self._phrases, self._tokens) if self._wants_tokens(doc) else (self._phrases,)
         for matcher in matchers:
@@ -369,14 +417,16 @@ class RuleMatcher:
                 found.append((start, end, self.nlp.vocab.strings[key]))
         found.sort()
         merged: list[tuple[int, int, str]] = []
+        last_of: dict[str, int] = {}            # rule key → index of its latest span in merged
         for start, end, key in found:
-            if merged and merged[-1][2] == key and start < merged[-1][1]:
-                last = merged[-1]
-                merged[-1] = (last[0], max(last[1], end), key)
+            index = last_of.get(key)
+            if index is not None and start <= merged[index][1]:
+                merged[index] = (merged[index][0], max(merged[index][1], end), key)
             else:
+                last_of[key] = len(merged)
                 merged.append((start, end, key))
         matches = []
-        for start, end, key in merged:
+        for start, end, key in sorted(merged):
             span = doc[start:end]
             if _after_enough(self.rules[key], doc, start):
                 matches.append(Match(self.rules[key], span.start_char, span.end_char, span.text))

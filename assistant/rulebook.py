@@ -21,6 +21,17 @@ inflection ("ошибку", "ошибки", "ошибся"). In a phrase, `...` 
 words or commas (never a sentence end), a word ending in `*` matches any word starting so, and a word in
 'single quotes' matches that exact word, not its lemma. An apostrophe inside a word
 ("can't") is part of the word.
+
+Rules that generalise need classes of words rather than single words:
+
+- `[ошибиться|перепутать|забыть]` is any one of these lemmas (`['звоните'|'пишите']`:
+  any of these exact words);
+- `<VN,gent>` after a word, or standing alone, asks for morphological tags: a Russian
+  word carries pymorphy3's grammemes (`NOUN`, `gent`, `impr`, `2per`…) and `VN` for a
+  verbal noun («проведение», «реализация»), an English word `NMZ` for a nominalisation
+  ("implementation", "assessment"); `позвонить<impr>` is «позвоните», not «позвонит»;
+- `@fault` names a set declared once per file, `sets.fault = ["ошибиться", "не указать"]`;
+  single words join one `[...|...]`, and each item of several words makes its own phrase.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.errors import RuleError
+from assistant.phrasesyntax import phrase_problem, with_sets, word_sets
 
 LANGUAGES = ("ru", "en")
 
@@ -110,7 +122,8 @@ def phrase_rules(rules_dir: Path, concern: str, lang: str | None = None) -> list
 
 def _rules_in(path: Path, concern: str, name: str, lang: str) -> list[PhraseRule]:
     data = read_toml(path)
-    shared = {k: v for k, v in data.items() if k != "rule"}
+    shared = {k: v for k, v in data.items() if k not in ("rule", "sets")}
+    sets = word_sets(path, data.get("sets", {}))
     entries = data.get("rule", [])
     if not isinstance(entries, list):
         raise RuleError(f"{path}:1: use [[rule]] tables")
@@ -127,6 +140,7 @@ def _rules_in(path: Path, concern: str, name: str, lang: str) -> list[PhraseRule
         phrases = entry.get("phrases")
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise RuleError(f"{where}: rule {rule_id!r} needs a list of non-empty phrases")
+        phrases = with_sets(phrases, sets, f"{where}: rule {rule_id!r}")
         for phrase in phrases:
             problem = phrase_problem(phrase)
             if problem:
@@ -134,6 +148,8 @@ def _rules_in(path: Path, concern: str, name: str, lang: str) -> list[PhraseRule
         examples = entry.get("examples", {})
         extra = {**shared, **{k: v for k, v in entry.items()
                               if k not in {"id", "phrases", "explain", "suggest", "examples"}}}
+        if isinstance(extra.get("allow"), list) and all(isinstance(p, str) for p in extra["allow"]):
+            extra["allow"] = with_sets(extra["allow"], sets, f"{where}: rule {rule_id!r}, allow")
         rules.append(PhraseRule(
             id=rule_id, concern=concern, name=name, lang=lang,
             phrases=tuple(p.strip() for p in phrases),
@@ -143,21 +159,6 @@ def _rules_in(path: Path, concern: str, name: str, lang: str) -> list[PhraseRule
             extra=extra, file=str(path), line=line,
         ))
     return rules
-
-
-# A word may hold an apostrophe inside ("can't"); one wrapped in them is matched exactly.
-_WORD = re.compile(r"^('[^' ]+'|[^\s'*]+(?:'[^\s'*]+)*\*?|\.\.\.)$")
-
-
-def phrase_problem(phrase: str) -> str | None:
-    """Why a phrase cannot be compiled, or None when it can."""
-    words = phrase.split()
-    if words[0] == "..." or words[-1] == "...":
-        return "'...' only goes between words"
-    for word in words:
-        if not _WORD.match(word):
-            return f"cannot read the word {word!r}"
-    return None
 
 
 # --- Plain rule files: SLA, owners of access requests, escalation -------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import RuleError
-from assistant.language import MAX_PIPELINE_CHARS, Pipelines, RuleMatcher, detect_language
+from assistant.language import (MAX_PIPELINE_CHARS, Pipelines, RuleMatcher, detect_language,
+                                language_from_counts, letter_counts)
 from assistant.rulebook import LANGUAGES, PhraseRule, phrase_problem, phrase_rules
 
 KINDS = ("blame", "boilerplate", "deflection", "bureaucratese")
@@ -44,28 +46,39 @@ class ToneChecker:
     def check(self, text: str, lang: str | None = None) -> list[Finding]:
         """Every tone finding in `text`, in text order; an empty list when the reply reads well.
 
-        `lang` is "ru" or "en"; None detects it from the letters of the text. A text longer
+        Each sentence is read in its own language, so a Russian letter with an English
+        paragraph gets both checked. `lang` ("ru" or "en") is the language of the letter,
+        used for sentences too short to tell; None detects it from the whole text. A text longer
         than `language.MAX_PIPELINE_CHARS` is checked in its first that many characters.
         """
         text = text[:MAX_PIPELINE_CHARS]
         lang = lang or detect_language(text)
         if lang not in self.rules:
             raise ValueError(f"no tone rules for language {lang!r}")
+        findings = []
+        for start, end, part_lang in language_runs(text, lang):
+            findings.extend(self._check_run(text, start, end, part_lang))
+        return findings
+
+    def _check_run(self, text: str, start: int, end: int, lang: str) -> list[Finding]:
+        """The findings in text[start:end], read as `lang`, with offsets into the whole text."""
         matcher, allowed = self._matchers_for(lang)
+        part = text[start:end]
         # Lemmas of ambiguous words keep their case ("Данный" stays "Данный"), so the
         # matchers read a lower-cased copy; offsets hold as long as lower() keeps length.
-        lowered = text.lower()
-        probe = lowered if len(lowered) == len(text) else text
+        lowered = part.lower()
+        probe = lowered if len(lowered) == len(part) else part
         allowed_spans = [(m.rule.extra["allows"], m.start, m.end) for m in allowed(probe)]
         findings = []
         for match in matcher(probe):
-            if any(rule_id == match.rule.id and start <= match.start and match.end <= end
-                   for rule_id, start, end in allowed_spans):
+            if any(rule_id == match.rule.id and begin <= match.start and match.end <= finish
+                   for rule_id, begin, finish in allowed_spans):
                 continue
             rule = match.rule
             findings.append(Finding(
-                rule=rule.id, kind=rule.extra["kind"], start=match.start, end=match.end,
-                text=text[match.start:match.end], suggestion=rule.suggest, explain=rule.explain,
+                rule=rule.id, kind=rule.extra["kind"], start=start + match.start,
+                end=start + match.end, text=text[start + match.start:start + match.end],
+                suggestion=rule.suggest, explain=rule.explain,
             ))
         return findings
 
@@ -74,11 +87,43 @@ class ToneChecker:
         if lang not in self._matchers:
             nlp = self.pipelines[lang]
             rules = self.rules[lang]
-            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, _allowances(rules)))
+            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, allowances(rules)))
         return self._matchers[lang]
 
 
-def _allowances(rules: list[PhraseRule]) -> list[PhraseRule]:
+# A sentence ends at . ! ? or … before a space, or at a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n\s*")
+# Fewer letters than this do not show a language ("OK.", "Мария", "CRM 2.0").
+_LETTERS_TO_TELL = 12
+
+
+def language_runs(text: str, lang: str) -> list[tuple[int, int, str]]:
+    """(start, end, language) of the stretches of `text` written in one language, in order.
+
+    A sentence with too few letters to tell keeps the language of the letter (`lang`).
+
+    >>> language_runs("Добрый день! Thank you for your patience.", "ru")
+    [(0, 13, 'ru'), (13, 41, 'en')]
+    """
+    runs: list[tuple[int, int, str]] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE_BREAK.finditer(text)] + [len(text)]:
+        if end <= start:
+            continue
+        sentence = text[start:end]
+        cyrillic, latin = letter_counts(sentence)
+        part_lang = lang
+        if cyrillic + latin >= _LETTERS_TO_TELL:
+            part_lang = language_from_counts(cyrillic, latin, sentence, lang)
+        if runs and runs[-1][2] == part_lang:
+            runs[-1] = (runs[-1][0], end, part_lang)
+        else:
+            runs.append((start, end, part_lang))
+        start = end
+    return runs
+
+
+def allowances(rules: list[PhraseRule]) -> list[PhraseRule]:
     """Pseudo-rules for each rule's `allow` phrases: a match inside one of them is dropped.
 
     A rule such as "в целях" lists `allow = ["в 'целях' 'безопасности'"]` for the uses
