@@ -46,6 +46,8 @@ KEYS: tuple[Key, ...] = (
     Key("imap", "idle", True, "use IMAP IDLE when the server offers it, else poll"),
     Key("imap", "poll_seconds", 60, "how often to look for mail without IDLE"),
     Key("imap", "batch", 200, "messages fetched per round trip"),
+    Key("imap", "authserv_ids", [], "Authentication-Results read only from these ids of your own "
+        "receiving server (RFC 8601 section 5), e.g. [\"mx.example.com\"]; empty: none trusted"),
     Key("smtp", "host", "", "empty: nothing is sent, drafts wait in the outbox"),
     Key("smtp", "port", 587, "587 for starttls, 465 for ssl"),
     Key("smtp", "security", "starttls", "ssl | starttls | none (none only for loopback)"),
@@ -61,14 +63,16 @@ KEYS: tuple[Key, ...] = (
     Key("support", "language", "ru", "the language used when a message gives no clue"),
     Key("support", "secret_file", "", "HMAC key for signed ticket references; empty: kept in the database"),
     Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
-    Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
+    Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one mailbox a day (victim+1@ and Victim@ are victim@)"),
     Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
     Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
     Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
 )
 
 _LIST_SECTIONS = {
-    "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nemail = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
+    "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nname_en = \"Maria Ivanova\"             "
+                   "# the name English letters carry; empty: the name in Latin letters\n"
+                   "email = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
     "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"",
 }
 
@@ -78,6 +82,7 @@ class Person:
     name: str
     email: str
     languages: tuple[str, ...] = ("ru", "en")
+    name_en: str = ""               # the name in English letters; "": spelt from `name`
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,7 @@ def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
             name=row.get("name", row["email"]),
             email=row["email"].strip().lower(),
             languages=tuple(row.get("languages", ("ru", "en"))),
+            name_en=str(row.get("name_en", "")).strip(),
         ))
     return tuple(people)
 

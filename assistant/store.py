@@ -23,8 +23,15 @@ log = logging.getLogger("assistant.store")
 # version directly; an older one runs the steps it has not run yet, in order, so an
 # upgrade keeps the data. Append here; never edit a released step.
 Migration = Callable[[Connection], None]
+def _add_ticket_reopened_at(conn: Connection) -> None:
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    if "reopened_at" not in {c["name"] for c in inspect(conn).get_columns("ticket")}:
+        conn.execute(text(f"ALTER TABLE ticket ADD COLUMN reopened_at {kind}"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
+    (2, "ticket.reopened_at: the reporting rhythm restarts when a client reopens", _add_ticket_reopened_at),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

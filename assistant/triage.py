@@ -43,6 +43,7 @@ class Assessment:
     category: str
     owner: str | None               # who approves, when the category needs approval
     client_deadline: datetime | None  # aware UTC, from the client's own words
+    works_now: bool = False         # the client says it works ("Спасибо, всё заработало!")
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,10 @@ class _LanguageRules:
                                 f"{', '.join(PRIORITY_FILES)}, not {rule.name!r}")
         self.category_rules = phrase_rules(rules_dir, "category", lang)
         systems = [r for s in owners.systems for r in s.rules if r.lang == lang]
+        # rules/replies: what a reply says about the ticket ("всё заработало").
+        self.replies = RuleMatcher(nlp, phrase_rules(rules_dir, "replies", lang))
         self.matchers = [RuleMatcher(nlp, priority), RuleMatcher(nlp, self.category_rules),
-                         RuleMatcher(nlp, systems)]
+                         RuleMatcher(nlp, systems), self.replies]
 
     def find(self, doc) -> list[Match]:
         return [m for matcher in self.matchers for m in matcher.find(doc)]
@@ -131,7 +134,8 @@ class Triage:
         return Assessment(
             language=prepared.language, priority=priority, critical=priority == "critical",
             reasons=tuple(reasons + category_reasons), category=category, owner=owner,
-            client_deadline=deadline.due if deadline else None)
+            client_deadline=deadline.due if deadline else None,
+            works_now=any(m.rule.concern == "replies" for m in matches))
 
     def _category(self, matches: list[Match], critical: bool) -> tuple[str, list[Reason]]:
         hits: dict[str, list[Match]] = {}
@@ -146,6 +150,14 @@ class Triage:
         best = min(hits, key=lambda name: (-len(hits[name]), self._precedence.get(name, 9), name))
         first = hits[best][0]
         return best, [Reason(_rule_name(first), first.text, f"category: {best}")]
+
+    def works_now(self, text: str, lang: str) -> str | None:
+        """The client's words saying it works now, or None: "всё заработало"."""
+        rules = self._rules.get(lang)
+        if rules is None:
+            return None
+        found = rules.replies(text[:TRIAGE_CHARS])
+        return found[0].text if found else None
 
     def _owner(self, matches: list[Match]) -> str:
         named = [m.rule.id.removeprefix("system:") for m in matches if m.rule.concern == "owners"]
@@ -184,7 +196,8 @@ def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
                if not _negated(m, negations, prepared.texts[m.rule.lang])]
     level, reasons = _from_phrases(raising, by_file["low"])
     if level > 0:
-        level, signals = _signals(item, deadline, level, bool(raising))
+        works_now = any(m.rule.concern == "replies" for m in matches)
+        level, signals = _signals(item, deadline, level, bool(raising), works_now)
         reasons += signals
     for match in negations:
         if level == 0:
@@ -208,8 +221,13 @@ def _from_phrases(raising: list[Match], low: list[Match]) -> tuple[int, list[Rea
     return 2, []
 
 
-def _signals(item: TriageInput, deadline, level: int, raised: bool) -> tuple[int, list[Reason]]:
-    """Explicit signals besides phrases: the header, the client's deadline, a chasing reply."""
+def _signals(item: TriageInput, deadline, level: int, raised: bool,
+             works_now: bool = False) -> tuple[int, list[Reason]]:
+    """Explicit signals besides phrases: the header, the client's deadline, a chasing reply.
+
+    A reply saying it works now ("Спасибо, всё заработало!") is not chasing, however
+    unanswered the ticket looks.
+    """
     reasons: list[Reason] = []
     header = (item.importance or "").strip().lower()
     header_word = header.split()[0] if header else ""
@@ -219,7 +237,7 @@ def _signals(item: TriageInput, deadline, level: int, raised: bool) -> tuple[int
     if deadline is not None and is_close(deadline.due, item.now, item.tz) and level > 1:
         level = 1
         reasons.append(Reason("client-deadline", deadline.text, "client deadline"))
-    if item.chasing and level > 1:
+    if item.chasing and level > 1 and not works_now:
         level -= 1
         reasons.append(Reason("chasing", "reply to an unanswered ticket",
                               f"raises to {PRIORITY_NAMES[level]} (chasing)"))
