@@ -32,7 +32,9 @@ _MESSAGE_ID = re.compile(r"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULT
 _FINAL = re.compile(r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?",
                     re.IGNORECASE | re.MULTILINE)
 _DIAGNOSTIC = re.compile(r"^diagnostic-code:\s*(?:smtp;)?\s*(.+)$", re.IGNORECASE | re.MULTILINE)
-_FAILED_IN_TEXT = re.compile(r"<([^\s<>]+@[^\s<>]+)>:.*?\b([45]\d\d)\b", re.DOTALL)
+# Postfix's human part: "<anna@x>: host mx.x said: 550 5.1.1 User unknown (in reply to ...)".
+_FAILED_IN_TEXT = re.compile(r"<([^\s<>]+@[^\s<>]+)>:((?=[^\n]*(?:\n[ \t]+[^\n]*)*\b[45]\d\d\b)"
+                             r"[^\n]*(?:\n[ \t]+[^\n]*)*)")
 
 
 class Bounces:
@@ -137,8 +139,10 @@ def read_report(mail: Incoming) -> tuple[list[str], list[str], str]:
     if not recipients:
         recipients = [address for address, _code in _FAILED_IN_TEXT.findall(mail.text)]
     if not diagnostic:
+        # The report's parts may not be at hand (a worker process keeps attachments by hash
+        # only): the notification text says the same for people.
         said = _FAILED_IN_TEXT.search(mail.text)
-        diagnostic = " ".join(said.group(0).split())[:200] if said else ""
+        diagnostic = " ".join(said.group(2).split())[:200] if said else ""
     return list(dict.fromkeys(ids)), list(dict.fromkeys(r.lower() for r in recipients)), diagnostic
 
 

@@ -61,7 +61,7 @@ class World:
         for name, value in headers.items():
             message[name.replace("_", "-")] = value
         message.set_content(body)
-        recipients = [a for a in (self.support, cc) if a]
+        recipients = list(dict.fromkeys(a for a in (to or self.support, cc) if a))
         with smtplib.SMTP(self.sink.host, self.sink.port) as smtp:
             smtp.sendmail(sender.rpartition("<")[2].strip(">"), recipients, message.as_bytes())
         self.sent_ids.append(message_id)
@@ -135,3 +135,15 @@ def make_world(tmp_path, dovecot, new_user, settings_for, sink, *, consultants=N
     settings = replace(settings, consultants=people, base_dir=tmp_path)
     app = App(settings, clock=clock)
     return World(app, Daemon(app), clock, dovecot, sink, support, consultant.email, client)
+
+
+def rules_with_oncall(folder, *addresses: str):
+    """A copy of rules/ whose on-call list is `addresses` (mailboxes of this test alone)."""
+    import shutil
+    from pathlib import Path
+    rules = Path(folder) / "rules"
+    if not rules.exists():
+        shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    listed = ", ".join(f'"{a}"' for a in addresses)
+    (rules / "escalation.toml").write_text(f"oncall = [{listed}]\n", encoding="utf-8")
+    return rules
