@@ -126,7 +126,7 @@ class Checkpoints:
                    "next_steps": [e.text for e in entries if e.kind == "next"],
                    # A client who never got a letter from us is not told "since our last email".
                    "first_letter": row.client_last_heard_at is None,
-                   "next_contact_at": self.next_checkpoint(ticket, now)})
+                   "next_contact_at": self.next_checkpoint(ticket, now, checkpoint)})
         session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
                                        created_at=now))
         if mode == "auto" and draft.findings == "[]":
@@ -152,19 +152,22 @@ class Checkpoints:
             .order_by(Draft.created_at.desc())).first()
         return worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
 
-    def next_checkpoint(self, ticket: OpenTicket, now: datetime) -> datetime:
+    def next_checkpoint(self, ticket: OpenTicket, now: datetime,
+                        served: datetime | None = None) -> datetime:
         """The time the report promises: one cadence on, rounded down to a quarter hour, so
         the letter names 16:45 rather than 16:52 and never a minute later than the cadence.
 
-        Rounding down never lands in the past (nor within the quarter hour ahead): a short
-        cadence is rounded up to the next quarter hour instead.
+        Rounding down never lands in the past, nor on the checkpoint this report `served`
+        (the next report would then wait for a checkpoint already done): with a cadence
+        shorter than the rounding, the time is rounded up to the next quarter hour instead.
         """
+        floor = max(now, served) if served else now
         moment = self.rhythm.after_cadence(ticket, now)
         down = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
-        if down > now + QUARTER:
+        if down > floor:
             return down
         up = down + QUARTER
-        while up <= now + QUARTER:
+        while up <= floor:
             up += QUARTER
         return up
 

@@ -117,7 +117,7 @@ class World:
 
 
 def make_world(tmp_path, dovecot, new_user, settings_for, sink, *, consultants=None,
-               clock: Clock | None = None, rules=None, **overrides) -> World:
+               clock: Clock | None = None, rules=None, managers=(), **overrides) -> World:
     """A desk whose support, consultant and client mailboxes live on the test's Dovecot."""
     clock = clock or Clock()
     support = new_user(prefix="support")
@@ -132,13 +132,14 @@ def make_world(tmp_path, dovecot, new_user, settings_for, sink, *, consultants=N
     consultant = replace(CONSULTANT, email=new_user(prefix="maria"))
     client = new_user(prefix="anna")
     people = tuple(consultants(consultant) if consultants else (consultant,))
-    settings = replace(settings, consultants=people, base_dir=tmp_path)
+    settings = replace(settings, consultants=people, managers=tuple(managers), base_dir=tmp_path)
     app = App(settings, clock=clock)
     return World(app, Daemon(app), clock, dovecot, sink, support, consultant.email, client)
 
 
-def rules_with_oncall(folder, *addresses: str):
-    """A copy of rules/ whose on-call list is `addresses` (mailboxes of this test alone)."""
+def rules_with_oncall(folder, *addresses: str, sla: dict | None = None, checkpoints: dict | None = None):
+    """A copy of rules/ whose on-call list is `addresses` (mailboxes of this test alone);
+    `sla` and `checkpoints` replace whole lines: {'cadence = "2h"': 'cadence = "10m"'}."""
     import shutil
     from pathlib import Path
     rules = Path(folder) / "rules"
@@ -146,4 +147,11 @@ def rules_with_oncall(folder, *addresses: str):
         shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
     listed = ", ".join(f'"{a}"' for a in addresses)
     (rules / "escalation.toml").write_text(f"oncall = [{listed}]\n", encoding="utf-8")
+    for name, changes in (("sla.toml", sla), ("checkpoints.toml", checkpoints)):
+        path = rules / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in (changes or {}).items():
+            assert old in text, f"{name}: {old!r} not found"
+            text = text.replace(old, new, 1)
+        path.write_text(text, encoding="utf-8")
     return rules
