@@ -58,8 +58,9 @@ class World:
         if reply_to_mail is not None:
             message["In-Reply-To"] = reply_to_mail["Message-ID"]
             message["References"] = reply_to_mail["Message-ID"]
-        for name, value in headers.items():
-            message[name.replace("_", "-")] = value
+        for name, value in headers.items():         # a list: the header several times, top first
+            for one in value if isinstance(value, list) else [value]:
+                message[name.replace("_", "-")] = one
         message.set_content(body)
         recipients = list(dict.fromkeys(a for a in (to or self.support, cc) if a))
         with smtplib.SMTP(self.sink.host, self.sink.port) as smtp:
