@@ -174,8 +174,8 @@ class ConsultantMail:
                  now: datetime) -> Outcome:
         log.warning("consultantmail: %s: work log for %s from %s refused: %s", mail.message_id,
                     ticket.tag, mail.from_address, why)
-        session.add(TicketChange(ticket_id=ticket.id, field="work log", who=mail.from_address,
-                                 at=now, why=f"a note by mail was refused: {why}"))
+        session.add(TicketChange(ticket_id=ticket.id, field="work log", at=now,
+                                 why=f"a note by mail from {mail.from_address} was refused: {why}"))
         return Outcome(Fate.SYSTEM, mail.message_id, None,
                        f"work log for {ticket.tag} refused: {why}")
 

@@ -274,9 +274,11 @@ class FollowUps:
 
     def _note_refusal(self, session: Session, draft: Draft, who: str, why: str,
                       now: datetime) -> None:
+        # Recorded by the assistant, not in the sender's name: the sender may be a forger,
+        # and a change in a consultant's name would count as them knowing the ticket.
         session.add(TicketChange(ticket_id=draft.ticket_id, field=f"draft {draft.id}",
-                                 old=draft.status, new=draft.status, who=who,
-                                 why=f"approval by mail refused: {why}", at=now))
+                                 old=draft.status, new=draft.status,
+                                 why=f"approval by mail from {who} refused: {why}", at=now))
 
     def decide(self, session: Session, draft: Draft, verdict: approval.Verdict, who: str,
                now: datetime) -> str:

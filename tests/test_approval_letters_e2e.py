@@ -103,7 +103,7 @@ def test_a_replayed_approval_by_mail_is_refused_with_a_reason_not_quarantined(wo
     assert world.rows(Quarantine) == []
     told = world.inbox(world.consultant)[-1]
     assert "ничего не изменил" in told["Subject"] and "уже отправили" in told.get_content()
-    assert any("approval by mail refused" in c.why for c in world.history(1))
+    assert any("refused: " in c.why and c.who == "assistant" for c in world.history(1))
 
 
 def test_an_approval_whose_dmarc_failed_at_our_server_is_refused(world):
