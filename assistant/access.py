@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from assistant import approval, quoting
+from assistant import approval, conversation, quoting
 from assistant.intake import Incoming
 from assistant.models import Client, Fate, Status, Ticket, TicketChange
 from assistant.outbox import Letter
@@ -52,7 +52,8 @@ class OwnerApproval:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.status != Status.HELD.value:
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, "access answer for a ticket not held")
-        if mail.from_address != (ticket.approver or "") or mail.authentication_failed:
+        if mail.from_address != (ticket.approver or "") or \
+                conversation.authentication(mail, self.settings).failed:
             log.warning("access: %s is not the owner of %s; answer ignored", mail.from_address,
                         ticket.tag)
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id,

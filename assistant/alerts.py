@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,6 +51,8 @@ class Alerts:
     def about_ticket(self, ticket: OpenTicket, now: datetime) -> list[Alert]:
         """Silence, deadlines and ownership of one open ticket."""
         found = []
+        if ticket.untouched_history:
+            return []           # imported old mail: nobody is alerted unless someone picks it up
         if ticket.status not in self.timetable.quiet_statuses:
             since = ticket.last_contact
             if self.rhythm.after_cadence(ticket, since) < now:
@@ -103,11 +104,15 @@ class Alerts:
         person = self.people.get(address)
         lang = person.languages[0] if person else self.settings["support.language"]
         items = [self._item(session, alert, lang, now) for alert in alerts]
-        subject, text = self.app.follow.notices.render(
-            "alerts", lang, items=items, person=person.name.split()[0] if person else "")
-        domain = self.settings["support.address"].rpartition("@")[2] or "localhost"
+        from assistant.oncall import alert_message_id
+        from assistant.replycontext import name_in
+        follow = self.app.follow
+        subject, text = follow.notices.render(
+            "alerts", lang, items=items, person=name_in(person, lang).split()[0] if person else "")
+        # A signed Message-ID naming the tickets: a reply to this alert is known for what it is.
         letter = Letter(to=(address,), subject=subject, text=text,
-                        message_id=f"alert.{secrets.token_hex(8)}@{domain}",
+                        message_id=alert_message_id(follow.signer(session),
+                                                    [a.ticket.id for a in alerts], follow.domain),
                         from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
         ticket_id = alerts[0].ticket.id if len(alerts) == 1 else None
         self.app.follow.outbox.queue(session, letter, kind="alert", ticket_id=ticket_id)

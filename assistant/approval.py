@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -15,27 +14,22 @@ from assistant.errors import NotFound, Rejected
 from assistant.intake import Incoming
 from assistant.models import Client, Draft, Message, Status, Ticket, TicketChange
 from assistant.outbox import Letter
+from assistant.verdict import Verdict, read_verdict  # noqa: F401  (approval.read_verdict)
 
 log = logging.getLogger("assistant.approval")
 
 # The approval request's Message-ID carries the draft and its secret token; a consultant's
-# reply names it in In-Reply-To, so the token never has to be typed.
-APPROVAL_ID = re.compile(r"^d(\d{1,10})\.([0-9a-f]{24})@", re.IGNORECASE)
+# reply names it in In-Reply-To, so the token never has to be typed. A random part after
+# the token keeps every request unique: a draft edited into text the tone checker flags
+# is put to the consultant again, and each mail needs a Message-ID of its own.
+APPROVAL_ID = re.compile(r"^d(\d{1,10})\.([0-9a-f]{24})(?:\.[0-9a-z]{1,32})?@", re.IGNORECASE)
 CODE_IN_TEXT = re.compile(r"\b(?:код|code)\s*[:：]?\s*d(\d{1,10})-([0-9a-f]{24})\b", re.IGNORECASE)
 
-APPROVE = {"ok", "ок", "okay", "окей", "approve", "approved", "yes", "да", "согласовано",
-           "согласую", "одобряю", "отправляй", "отправляйте", "send", "lgtm", "+"}
-REJECT = {"reject", "rejected", "no", "нет", "отклонить", "отклоняю", "не отправлять", "не надо"}
-ANYWAY = {"send anyway", "отправить как есть", "отправь как есть", "всё равно отправить",
-          "все равно отправить"}
-
-FINAL_STATUSES = ("rejected", "sent", "superseded")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    action: str            # approve | reject | edit | anyway
-    text: str = ""         # the edited reply, for edit
+# A draft in these states takes no further verdict: it is on its way, gone, or dropped.
+DECIDED = {"approved": "was already approved and is being sent", "sent": "was already sent",
+           "rejected": "was rejected", "superseded": "was replaced by a newer draft",
+           "blocked": "was not sent: the outbox refused it (see `assistant outbox`)",
+           "failed": "could not be delivered (see `assistant outbox`)"}
 
 
 def new_token() -> str:
@@ -43,28 +37,8 @@ def new_token() -> str:
 
 
 def approval_message_id(draft: Draft, domain: str) -> str:
-    return f"d{draft.id}.{draft.token}@{domain}"
-
-
-def read_verdict(visible_text: str) -> Verdict:
-    """What a consultant's reply means: a one-word verdict, or the edited text itself.
-
-    >>> read_verdict("Согласовано!").action
-    'approve'
-    """
-    text = visible_text.strip()
-    first = text.splitlines()[0].strip() if text else ""
-    word = re.sub(r"[\s.!,)]+$", "", first.lower())
-    rest = "\n".join(text.splitlines()[1:]).strip()
-    if word in ANYWAY:
-        return Verdict("anyway")
-    if word in APPROVE and not rest:
-        return Verdict("approve")
-    if word in REJECT and not rest:
-        return Verdict("reject")
-    if not text:
-        return Verdict("approve")
-    return Verdict("edit", text)
+    """A fresh Message-ID naming the draft and its token: "d12.<token>.<random>@domain"."""
+    return f"d{draft.id}.{draft.token}.{secrets.token_hex(4)}@{domain}"
 
 
 def draft_for_reply(session: Session, mail: Incoming) -> tuple[Draft | None, str | None]:
@@ -99,10 +73,17 @@ def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: date
     """Apply a consultant's verdict; returns what happened, in a few words.
 
     `findings_of(text, lang)` re-checks an edited text: a draft with tone findings is not
-    sent unless the consultant says "send anyway".
+    sent unless the consultant says "send anyway". A draft that was approved, is being sent
+    or was sent takes no second verdict (Rejected, with when and by whom): a second
+    approval would send the letter twice.
     """
-    if draft.status in FINAL_STATUSES:
-        raise Rejected(f"draft {draft.id} is already {draft.status}")
+    if draft.status in DECIDED:
+        by = f" by {draft.decided_by}" if draft.decided_by else ""
+        at = f" at {draft.decided_at:%Y-%m-%d %H:%M} UTC" if draft.decided_at else ""
+        raise Rejected(f"draft {draft.id} {DECIDED[draft.status]} ({draft.status}{by}{at}); "
+                       f"nothing was changed")
+    if verdict.action == "unclear":
+        return f"asked back: {verdict.text}"
     if verdict.action == "reject":
         _set(session, draft, "rejected", who, now)
         return "rejected"

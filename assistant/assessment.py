@@ -39,8 +39,9 @@ class Assessor:
         """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the default
         language and no chasing) is used when those assumptions hold for this client."""
         client = session.get(Client, ticket.client_id)
+        # Chasing: writing again after the first answer was due and still has not come.
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
-            session, ticket, mail)
+            session, ticket, mail) and not (ticket.first_response_due and now < ticket.first_response_due)
         default_language = client.language or self.settings["support.language"]
         tz = client.timezone or self.settings["support.timezone"]
         if verdict is None or chasing or default_language != self.settings["support.language"] \

@@ -28,6 +28,7 @@ log = logging.getLogger("assistant.checkpoints")
 EVERY_SECONDS = 60
 SUMMARY = "manager_summary"
 LOOK_BACK_DAYS = 14             # how far back a missed summary time is still worth sending
+QUARTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -82,10 +83,12 @@ class Checkpoints:
         due = []
         for page in open_tickets(session):
             for ticket in page:
-                if ticket.status in self.timetable.quiet_statuses:
+                if ticket.status in self.timetable.quiet_statuses or ticket.untouched_history:
                     continue
                 checkpoint = self.rhythm.checkpoint(ticket, upcoming.get(ticket.id))
-                if now >= checkpoint - self._ahead(ticket):
+                earliest = max(checkpoint - self._ahead(ticket),
+                               ticket.last_contact + self.timetable.min_gap)
+                if now >= earliest:
                     due.append((ticket, checkpoint))
         return due
 
@@ -113,19 +116,26 @@ class Checkpoints:
                 ProgressCheckpoint.due == checkpoint)).first() is not None:
             return None
         row = session.get(Ticket, ticket.id)
-        done, next_steps = self.news(session, ticket.id)
+        entries = self._news(session, ticket.id)
         mode = self.timetable.mode(ticket.priority, ticket.critical)
+        if any(e.source == "mail" for e in entries):
+            # Words that came by mail, however they were checked, reach a client only
+            # through a consultant's review.
+            mode = "approve"
         draft = self.app.follow.make_draft(
             session, row, "progress", now, automatic=mode == "auto",
-            extra={"done": done, "next_steps": next_steps,
-                   "next_contact_at": self.next_checkpoint(ticket, now)})
+            extra={"done": [e.text for e in entries if e.kind == "done"],
+                   "next_steps": [e.text for e in entries if e.kind == "next"],
+                   # A client who never got a letter from us is not told "since our last email".
+                   "first_letter": row.client_last_heard_at is None,
+                   "next_contact_at": self.next_checkpoint(ticket, now, checkpoint)})
         session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
                                        created_at=now))
         if mode == "auto" and draft.findings == "[]":
             approval._set(session, draft, "approved", promises.ASSISTANT, now)
             self.send_on_its_own(session, draft, now)
-            log.info("checkpoints: %s progress report %d sent on its own (checkpoint %s)",
-                     ticket.tag, draft.id, checkpoint.isoformat())
+            log.info("checkpoints: %s progress report %d %s on its own (checkpoint %s)",
+                     ticket.tag, draft.id, draft.status, checkpoint.isoformat())
         else:
             self.app.follow.ask_approval(session, draft, None, now)
             log.info("checkpoints: %s progress report %d waits for %s", ticket.tag, draft.id,
@@ -134,18 +144,34 @@ class Checkpoints:
 
     def news(self, session: Session, ticket_id: int) -> tuple[list[str], list[str]]:
         """(done, next steps): visible work-log entries since the last progress report sent."""
-        last = session.exec(select(Draft.created_at).where(
-            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == "sent")
-            .order_by(Draft.created_at.desc())).first()
-        entries = worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
+        entries = self._news(session, ticket_id)
         return ([e.text for e in entries if e.kind == "done"],
                 [e.text for e in entries if e.kind == "next"])
 
-    def next_checkpoint(self, ticket: OpenTicket, now: datetime) -> datetime:
+    def _news(self, session: Session, ticket_id: int) -> list:
+        last = session.exec(select(Draft.created_at).where(
+            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == "sent")
+            .order_by(Draft.created_at.desc())).first()
+        return worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
+
+    def next_checkpoint(self, ticket: OpenTicket, now: datetime,
+                        served: datetime | None = None) -> datetime:
         """The time the report promises: one cadence on, rounded down to a quarter hour, so
-        the letter names 16:45 rather than 16:52 and never a minute later than the cadence."""
+        the letter names 16:45 rather than 16:52 and never a minute later than the cadence.
+
+        Rounding down never lands in the past, nor on the checkpoint this report `served`
+        (the next report would then wait for a checkpoint already done): with a cadence
+        shorter than the rounding, the time is rounded up to the next quarter hour instead.
+        """
+        floor = max(now, served) if served else now
         moment = self.rhythm.after_cadence(ticket, now)
-        return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+        down = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+        if down > floor:
+            return down
+        up = down + QUARTER
+        while up <= floor:
+            up += QUARTER
+        return up
 
     def send_on_its_own(self, session: Session, draft: Draft, now: datetime) -> None:
         """Queue a report nobody had to approve.
@@ -157,10 +183,13 @@ class Checkpoints:
         follow = self.app.follow
         signer = follow.signer(session)
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
-                                     self.app.settings.support_name(draft.language))
+                                     follow.from_name(session, draft))
         letter = replace(letter, extra_headers=AUTO_GENERATED)
         row = follow.outbox.queue(session, letter, kind="progress", ticket_id=draft.ticket_id,
                                   draft_id=draft.id)
+        if row.status == "blocked":
+            approval._set(session, draft, "blocked", promises.ASSISTANT, now)
+            return
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
                             direction="out", fate="sent", from_address=self.app.settings["support.address"],
                             from_name=letter.from_name, to_addresses=row.recipients,
@@ -221,20 +250,23 @@ class Checkpoints:
         run = session.get(ScheduleRun, SUMMARY)
         return run.last_run_at if run else None
 
-    def _slots(self, now: datetime, days: range):
+    def _slots(self, now: datetime, days: range, backwards: bool):
+        """Summary times on the calendar's working days, in the order the walk goes: a walk
+        backwards takes each day's times latest first, a walk forwards earliest first."""
         calendar = self.app.sla.rules.calendars[
             self.timetable.summary_calendar or self.app.sla.rules.default_calendar]
         today = now.astimezone(calendar.zone).date()
         for offset in days:
             day = today + timedelta(days=offset)
             if calendar.is_working_day(day):
-                for moment in sorted(self.timetable.summary_times, reverse=offset <= 0):
+                for moment in sorted(self.timetable.summary_times, reverse=backwards):
                     yield datetime.combine(day, moment, calendar.zone).astimezone(timezone.utc)
 
     def last_slot(self, now: datetime) -> datetime | None:
         """The latest summary time at or before `now` (within two weeks), or None."""
-        return next((s for s in self._slots(now, range(0, -LOOK_BACK_DAYS, -1)) if s <= now), None)
+        return next((s for s in self._slots(now, range(0, -LOOK_BACK_DAYS, -1), backwards=True)
+                     if s <= now), None)
 
     def next_slot(self, now: datetime) -> datetime:
-        """The first summary time after `now`."""
-        return next(s for s in self._slots(now, range(0, 3660)) if s > now)
+        """The first summary time after `now`: at 03:01 with times 09:30 and 16:30, today 09:30."""
+        return next(s for s in self._slots(now, range(0, 3660), backwards=False) if s > now)

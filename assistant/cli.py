@@ -150,6 +150,7 @@ def cmd_init(app: App, args) -> int:
 def cmd_import(app: App, args) -> int:
     from assistant import sources
     app.acknowledge_new_tickets = args.acknowledge
+    app.walk.dating = sources.arrived        # history keeps its own dates
     paths = list(args.paths)
     total = sources.count(paths) if not args.json else 0
     progress = views.Progress(total, enabled=not args.json and sys.stderr.isatty())

@@ -49,6 +49,8 @@ KEYS: tuple[Key, ...] = (
     Key("imap", "batch", 200, "messages fetched per round trip"),
     Key("imap", "ca_file", "", "PEM file of a private certificate authority; empty: the system's"),
     Key("imap", "sent_folder", "", "where copies of our mail go; empty: the folder marked \\Sent, else Sent"),
+    Key("imap", "authserv_ids", [], "Authentication-Results read only from these ids of your own "
+        "receiving server (RFC 8601 section 5), e.g. [\"mx.example.com\"]; empty: none trusted"),
     Key("smtp", "host", "", "empty: nothing is sent, drafts wait in the outbox"),
     Key("smtp", "port", 587, "587 for starttls, 465 for ssl"),
     Key("smtp", "security", "starttls", "ssl | starttls | none (none only for loopback)"),
@@ -65,7 +67,7 @@ KEYS: tuple[Key, ...] = (
     Key("support", "language", "ru", "the language used when a message gives no clue"),
     Key("support", "secret_file", "", "HMAC key for signed ticket references; empty: kept in the database"),
     Key("approval", "auto_send_acknowledgement", True, "send the acknowledgement of a new ticket without review"),
-    Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one address a day"),
+    Key("approval", "auto_mail_per_sender_per_day", 5, "cap on automatic mail to one mailbox a day (victim+1@ and Victim@ are victim@)"),
     Key("daemon", "lease_seconds", 30, "a daemon that dies hands its mailbox and schedule to another after this"),
     Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
     Key("performance", "message_budget_seconds", 5.0,
@@ -76,7 +78,9 @@ KEYS: tuple[Key, ...] = (
 )
 
 _LIST_SECTIONS = {
-    "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nemail = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
+    "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nname_en = \"Maria Ivanova\"             "
+                   "# the name English letters carry; empty: the name in Latin letters\n"
+                   "email = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
     "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"",
 }
 
@@ -86,6 +90,7 @@ class Person:
     name: str
     email: str
     languages: tuple[str, ...] = ("ru", "en")
+    name_en: str = ""               # the name in English letters; "": spelt from `name`
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,7 @@ def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
             name=row.get("name", row["email"]),
             email=row["email"].strip().lower(),
             languages=tuple(languages),
+            name_en=str(row.get("name_en", "")).strip(),
         ))
     return tuple(people)
 

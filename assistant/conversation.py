@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from assistant import authresults
 from assistant.config import Settings
 from assistant.intake import Incoming
 from assistant.models import Client, Message, Participant, Setting, Status, Ticket, TicketChange
@@ -87,19 +88,25 @@ def find(mail: Incoming, session: Session, signer: Signer, settings: Settings) -
     if ticket is None:
         ticket, how = _by_tag(mail.subject, session), "subject tag"
     if ticket is None:
-        held = _authentication_hold(mail)
+        held = _authentication_hold(mail, settings)
         return Match(None, "new", held)
-    if mail.authentication_failed:
-        return Match(ticket, how, _authentication_hold(mail))
+    if authentication(mail, settings).failed:
+        return Match(ticket, how, _authentication_hold(mail, settings))
     if not is_participant(session, ticket, mail.from_address, settings):
         return Match(ticket, how, f"{mail.from_address} is not a participant of {ticket.tag}")
     return Match(ticket, how)
 
 
-def _authentication_hold(mail: Incoming) -> str | None:
-    if mail.authentication_failed:
-        domain = mail.from_address.rpartition("@")[2]
-        return f"Authentication-Results says DMARC/SPF failed for {domain}"
+def authentication(mail: Incoming, settings: Settings) -> authresults.Authentication:
+    """What our own receiving server says of the sender; other servers' claims are ignored."""
+    return authresults.read(mail.authentication_results, settings["imap.authserv_ids"],
+                            mail.from_address)
+
+
+def _authentication_hold(mail: Incoming, settings: Settings) -> str | None:
+    said = authentication(mail, settings)
+    if said.failed:
+        return said.reason(mail.from_address.rpartition("@")[2])
     return None
 
 
@@ -197,6 +204,7 @@ def reopen_if_done(ticket: Ticket, session: Session, now: datetime, message_id: 
     """A client writing to a resolved ticket means it is not resolved for them."""
     if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value, Status.WAITING.value):
         old, ticket.status = ticket.status, Status.OPEN.value
+        ticket.reopened_at = now
         session.add(TicketChange(ticket_id=ticket.id, field="status", old=old, new=ticket.status,
                                  why=f"the client wrote again ({message_id})", at=now))
     ticket.updated_at = now

@@ -17,6 +17,13 @@ from assistant.errors import TemplateError
 from assistant.tone import Finding, ToneChecker
 
 WORDS_LIMIT = 200
+# What a letter cannot do without: an empty list would print a heading followed by nothing.
+REQUIRED = {"need_info": ("missing", "what the client should send"),
+            "options": ("options", "the options to choose from"),
+            "forwarded": ("team", "the team it went to"),
+            "resolved": ("resolution", "what was fixed")}
+# Situations that are not a reply on a ticket: the manager summary has its own schedule.
+NOT_REPLIES = frozenset({"manager_summary"})
 _VARIANT = re.compile(r"^(\d+)\.txt\.j2$")
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|отв|пересл)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
@@ -80,6 +87,10 @@ class Drafter:
         return sorted({folder.name for lang in self.root.iterdir() if lang.is_dir()
                        for folder in lang.iterdir() if folder.is_dir() and not folder.name.startswith("_")})
 
+    def reply_situations(self) -> list[str]:
+        """The situations a consultant may draft for a ticket (not the manager summary)."""
+        return [s for s in self.situations() if s not in NOT_REPLIES]
+
     def variants(self, situation: str, language: str) -> list[str]:
         """Template names of the phrasings of a situation, in number order."""
         folder = self.root / language / situation
@@ -96,6 +107,11 @@ class Drafter:
         if not variants:
             raise TemplateError(f"{self.root / ctx.language / situation}/1.txt.j2: missing "
                                 f"(no template for {situation!r} in {ctx.language!r})")
+        if situation in REQUIRED and REQUIRED[situation][0] in ctx.extra \
+                and not ctx.extra[REQUIRED[situation][0]]:
+            key, what = REQUIRED[situation]
+            raise TemplateError(f"a {situation} letter needs {what} ({key}; "
+                                f"`assistant drafts new N {situation} --item TEXT`)")
         name = variants[choose_variant(ctx.ticket_id, situation, len(variants))]
         values = template_values(ctx)
         subject, text = _split_letter(name, self._render(name, values))
@@ -188,7 +204,23 @@ def _when_filter(context, moment: datetime | None, by: bool | None = None) -> st
     if moment is None:
         raise ValueError("a time is needed here (next_contact_at is empty): "
                          "a reply that does not solve the problem must say when we write next")
-    return grammar.when(moment, context["language"], context["client_tz"], context["now"], by=by)
+    said = grammar.when(moment, context["language"], context["client_tz"], context["now"], by=by)
+    if context["language"] == "en":
+        # An English reader may be anywhere: a time without its zone is a guess.
+        said = f"{said} {zone_words(moment, context['client_tz'])}"
+    return said
+
+
+def zone_words(moment: datetime, tz: str) -> str:
+    """ "Moscow time (UTC+3)", or "(UTC+5)" for a zone without a city name."""
+    from zoneinfo import ZoneInfo
+    offset = moment.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    utc = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+    city = tz.rsplit("/", 1)[-1].replace("_", " ") if "/" in tz and not tz.startswith("Etc/") else ""
+    return f"{city} time ({utc})" if city else f"({utc})"
 
 
 @pass_context

@@ -43,9 +43,11 @@ class Drafts:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise NotFound(f"no ticket #{ticket_id}")
-            if situation not in self.app.drafter.situations():
-                raise Rejected(f"no such situation {situation!r}; one of: "
-                               + ", ".join(self.app.drafter.situations()))
+            offered = self.app.drafter.reply_situations()
+            if situation not in offered:
+                raise Rejected(f"no such situation {situation!r}; one of: " + ", ".join(offered)
+                               + ("" if situation != "manager_summary"
+                                  else " (the manager summary is `assistant report`)"))
             follow = self.app.follow
             ticket.assignee = ticket.assignee or follow.pick_consultant(session, ticket)
             draft = follow.make_draft(session, ticket, situation, now, extra)

@@ -70,7 +70,9 @@ class Incoming:
     loop: bool = False                 # our own outgoing mail came back
     derived_message_id: bool = False   # the mail had none usable; this one is stable for its bytes
     importance: str | None = None      # "high" | "low" from Importance / X-Priority / Priority
-    authentication_failed: bool = False  # Authentication-Results: dmarc or spf fail for From
+    # Every Authentication-Results header, top first; only conversation.authentication
+    # reads them, and only the ones our own server wrote (RFC 8601 §5).
+    authentication_results: tuple[str, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)  # a few raw headers, for triage
     notes: tuple[str, ...] = ()        # what intake had to guess or skip, said for people
 
@@ -131,9 +133,7 @@ def parse(
         loop=mailflags.loop(headers, from_address, own_addresses),
         derived_message_id=derived,
         importance=mailflags.importance(headers),
-        authentication_failed=mailflags.authentication_failed(
-            headers.all("authentication-results")
-        ),
+        authentication_results=tuple(headers.all("authentication-results")),
         headers={name: headers.text(name, []) for name in KEPT_HEADERS if name in headers},
         notes=tuple(dict.fromkeys(notes)),
     )

@@ -1,4 +1,4 @@
-"""Flags from a mail's headers: auto-reply, bounce, mailing list, loop, importance, failed auth."""
+"""Flags from a mail's headers: auto-reply, bounce, mailing list, loop, importance."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ _OUT_OF_OFFICE = re.compile(
     r"|(?:automatic reply|автоматический ответ)\s*:",
     re.IGNORECASE,
 )
-# ASCII folding: with Unicode folding "ſpf=fail" matches and names no method we count.
-_AUTH_RESULT = re.compile(r"\b(dmarc|spf)\s*=\s*([a-z]+)", re.IGNORECASE | re.ASCII)
-_COMMENT = re.compile(r"\([^()]*\)")
 
 
 def auto_reply(headers: Headers, message: Message, subject: str, notes: list[str]) -> bool:
@@ -91,11 +88,3 @@ def importance(headers: Headers) -> str | None:
     ms_priority = headers.first("x-msmail-priority").lower()
     return ms_priority if ms_priority in ("high", "low") else None
 
-
-def authentication_failed(results: list[str]) -> bool:
-    """True when DMARC failed, or SPF failed and DMARC did not pass (RFC 8601 results)."""
-    found: dict[str, set[str]] = {"dmarc": set(), "spf": set()}
-    for result in results:
-        for method, verdict in _AUTH_RESULT.findall(_COMMENT.sub("", result)):
-            found[method.lower()].add(verdict.lower())
-    return "fail" in found["dmarc"] or ("fail" in found["spf"] and "pass" not in found["dmarc"])

@@ -100,7 +100,11 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = _when()
     client_last_heard_at: datetime | None = _when()   # when we last wrote to the client
     resolved_at: datetime | None = _when()
-    # The acknowledgement of a new ticket: due | drafted | sent | none (imported history).
+    # When the client's mail brought a resolved or waiting ticket back to work: the
+    # reporting rhythm starts again from here, not from our letter before it.
+    reopened_at: datetime | None = _when()
+    # The acknowledgement of a new ticket: due | drafted | sent | blocked | failed |
+    # none (imported history, which is not acknowledged).
     acknowledgement: str = Field(default="none", index=True)
 
     @property
@@ -248,7 +252,7 @@ class Draft(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     findings: str = "[]"            # JSON: the tone findings on the current text
-    status: str = "pending"         # pending | approved | rejected | sent | superseded
+    status: str = "pending"         # pending | approved | rejected | sent | superseded | blocked | failed
     token: str = ""                 # the secret an emailed approval must carry
     consultant: str | None = None   # who is asked to approve
     edited_by: str | None = None
@@ -276,7 +280,7 @@ class OutboxMail(SQLModel, table=True):
     recipients: str = ""            # comma-separated envelope recipients
     subject: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    automatic: bool = False         # carries Auto-Submitted; counts against the per-sender cap
+    automatic: bool = False         # carries Auto-Submitted; counts against the per-mailbox cap
     status: str = "queued"          # queued | sending | sent | failed | uncertain | blocked
     attempts: int = 0
     last_error: str = ""

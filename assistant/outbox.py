@@ -18,7 +18,7 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from assistant.config import Settings
@@ -55,6 +55,22 @@ class Letter:
     cc: tuple[str, ...] = ()
     automatic: bool = False
     extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches: lower case, without a "+tag" (RFC 5233 subaddress).
+
+    >>> mailbox("Victim+1@Example.COM")
+    'victim@example.com'
+    """
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return address.strip().lower()
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def one_line(value: str) -> str:
@@ -155,12 +171,17 @@ class Outbox:
             return "it is a no-reply address"
         if automatic:
             since = self.clock() - timedelta(days=1)
+            local, domain = mailbox(address).split("@", 1) if "@" in address else (address, "")
+            # victim+1@, Victim+2@ and victim@ are one person's mailbox: one count.
+            tagged = _like_escape(local) + "+%@" + _like_escape(domain)
             sent = session.exec(select(OutboxMail.id).where(
-                OutboxMail.automatic, OutboxMail.recipients == address,
-                OutboxMail.created_at >= since)).all()
+                OutboxMail.automatic, OutboxMail.created_at >= since,
+                or_(OutboxMail.recipients == f"{local}@{domain}",
+                    OutboxMail.recipients.like(tagged, escape="\\")))).all()
             cap = self.settings["approval.auto_mail_per_sender_per_day"]
             if len(sent) >= cap:
-                return f"{len(sent)} automatic mails went to it in the last day (cap {cap})"
+                return (f"{len(sent)} automatic mails went to the mailbox {local}@{domain} in the "
+                        f"last day (cap {cap})")
         return None
 
     def queue(self, session: Session, letter: Letter, *, kind: str, ticket_id: int | None = None,

@@ -8,19 +8,38 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from assistant.models import OPEN_STATUSES, Draft, Promise, Ticket
+from assistant.models import OPEN_STATUSES, Draft, Promise, Ticket, TicketChange, WorkLogEntry
 
 log = logging.getLogger("assistant.promises")
 
 ASSISTANT = "assistant"
 
 
-def promiser(draft: Draft, assignee: str | None) -> str:
-    """Who answers for the time a letter promised: whoever approved it, or for a letter that
-    went out on its own, the ticket's consultant (the one it was written in the name of)."""
+def knows(session: Session, ticket_id: int, person: str | None) -> bool:
+    """True when `person` has acted on the ticket: taken it, decided a draft, logged work.
+
+    A letter that goes out on its own carries a consultant's name, and makes a promise in
+    it, only when that consultant knows the ticket; until then it is the team's letter.
+    """
+    if not person:
+        return False
+    acted = session.exec(select(TicketChange.id).where(
+        TicketChange.ticket_id == ticket_id, TicketChange.who == person)).first()
+    if acted is not None:
+        return True
+    return session.exec(select(WorkLogEntry.id).where(
+        WorkLogEntry.ticket_id == ticket_id, WorkLogEntry.author == person)).first() is not None
+
+
+def promiser(session: Session, draft: Draft) -> str:
+    """Who answers for the time a letter promised: whoever approved it; for a letter that
+    went out on its own, the consultant it was signed by when they knew the ticket, else
+    the team ("assistant")."""
     if draft.decided_by and draft.decided_by != ASSISTANT:
         return draft.decided_by
-    return draft.consultant or assignee or ASSISTANT
+    if draft.consultant and knows(session, draft.ticket_id, draft.consultant):
+        return draft.consultant
+    return ASSISTANT
 
 
 def record(session: Session, draft: Draft, now: datetime) -> Promise | None:
@@ -30,21 +49,24 @@ def record(session: Session, draft: Draft, now: datetime) -> Promise | None:
     went out was missed, and stays missed. Returns the new promise, or None when the
     letter named no time (a resolution) or a time already past.
     """
-    ticket = session.get(Ticket, draft.ticket_id)
-    for promise in session.exec(select(Promise).where(Promise.ticket_id == draft.ticket_id,
+    kept(session, draft.ticket_id, now)
+    if draft.next_contact_at is None or draft.next_contact_at <= now or draft.situation == "resolved":
+        return None
+    promise = Promise(ticket_id=draft.ticket_id, due=draft.next_contact_at, draft_id=draft.id,
+                      promised_by=promiser(session, draft), made_at=now)
+    session.add(promise)
+    session.flush()
+    return promise
+
+
+def kept(session: Session, ticket_id: int, now: datetime) -> None:
+    """The client heard from us at `now`: open promises due later are kept, earlier ones missed."""
+    for promise in session.exec(select(Promise).where(Promise.ticket_id == ticket_id,
                                                       Promise.state == "open")).all():
         if promise.due >= now:
             promise.state, promise.kept_at = "kept", now
         else:
             _miss(promise)
-    if draft.next_contact_at is None or draft.next_contact_at <= now or draft.situation == "resolved":
-        return None
-    promise = Promise(ticket_id=draft.ticket_id, due=draft.next_contact_at, draft_id=draft.id,
-                      promised_by=promiser(draft, ticket.assignee if ticket else None),
-                      made_at=now)
-    session.add(promise)
-    session.flush()
-    return promise
 
 
 def settle(session: Session, now: datetime) -> list[Promise]:

@@ -31,6 +31,8 @@ class OpenTicket:
     resolution_due: datetime | None
     first_response_at: datetime | None
     client_last_heard_at: datetime | None
+    reopened_at: datetime | None
+    acknowledgement: str
     client_email: str
     client_name: str
     internal: bool
@@ -41,14 +43,21 @@ class OpenTicket:
 
     @property
     def last_contact(self) -> datetime:
-        """When the client last heard from us; a ticket nobody answered counts from its opening."""
-        return self.client_last_heard_at or self.created_at
+        """Where the reporting rhythm starts: when the client last heard from us (a ticket
+        nobody answered counts from its opening), or when they reopened it, if later."""
+        heard = self.client_last_heard_at or self.created_at
+        return max(heard, self.reopened_at) if self.reopened_at else heard
+
+    @property
+    def untouched_history(self) -> bool:
+        """Imported old mail nobody has written to since: no report or alert is due on it."""
+        return self.acknowledgement == "none" and self.client_last_heard_at is None
 
 
 _COLUMNS = (Ticket.id, Ticket.subject, Ticket.status, Ticket.priority, Ticket.critical,
             Ticket.language, Ticket.assignee, Ticket.created_at, Ticket.first_response_due,
             Ticket.resolution_due, Ticket.first_response_at, Ticket.client_last_heard_at,
-            Client.email, Client.name, Client.internal)
+            Ticket.reopened_at, Ticket.acknowledgement, Client.email, Client.name, Client.internal)
 
 
 def open_tickets(session: Session, page: int = PAGE) -> Iterator[list[OpenTicket]]:

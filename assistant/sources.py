@@ -5,6 +5,7 @@ from __future__ import annotations
 import mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.errors import Rejected
@@ -72,3 +73,15 @@ def _files_in(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
             yield path
+
+
+def arrived(mail, now: datetime) -> datetime:
+    """When an imported mail counts as arrived: its own Date, unless missing or in the future.
+
+    Imported history keeps its dates, so a mail of 23 November opens its ticket on
+    23 November and its deadlines run from then, not from the day of the import.
+    """
+    sent = mail.date
+    if sent is None or sent.tzinfo is None or sent > now:
+        return now
+    return sent.astimezone(timezone.utc)

@@ -24,6 +24,12 @@ log = logging.getLogger("assistant.store")
 # version directly; an older one runs the steps it has not run yet, in order, so an
 # upgrade keeps the data. Append here; never edit a released step.
 Migration = Callable[[Connection], None]
+def _add_ticket_reopened_at(conn: Connection) -> None:
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    if "reopened_at" not in {c["name"] for c in inspect(conn).get_columns("ticket")}:
+        conn.execute(text(f"ALTER TABLE ticket ADD COLUMN reopened_at {kind}"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
     (2, "outbox claims and Sent copies", lambda conn: _add_columns(
@@ -31,6 +37,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     # create_all above adds the new table; the step only records the version.
     (3, "letters to our people are written after the walk commits (pendingnotice)",
      lambda conn: None),
+    (4, "ticket.reopened_at: the reporting rhythm restarts when a client reopens", _add_ticket_reopened_at),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -43,6 +43,8 @@ class Timetable:
     at_risk_share: float
     client_readers: tuple[Readers, ...] = ()
     team_readers: tuple[Readers, ...] = ()
+    min_gap: timedelta = timedelta(minutes=30)      # no report sooner after our last letter
+    oncall_batch: timedelta = timedelta(minutes=10)  # on-call alerts gathered this long
 
     def mode(self, priority: str, critical: bool = False) -> str:
         return self.send["critical" if critical else priority]
@@ -80,7 +82,9 @@ def load(rules_dir: Path) -> Timetable:
         summary_times=tuple(_time(path, t) for t in summary.get("times", ["09:30"])),
         at_risk_share=float(share),
         client_readers=tuple(_readers(path, row, "client") for row in summary.get("client", [])),
-        team_readers=tuple(_readers(path, row, "team") for row in summary.get("team", [])))
+        team_readers=tuple(_readers(path, row, "team") for row in summary.get("team", [])),
+        min_gap=_span(path, progress, "min_gap", "30m"),
+        oncall_batch=_span(path, alerts, "oncall_batch", "10m"))
 
 
 def _section(path: Path, data: dict, name: str) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Assessment:
     client_deadline: datetime | None  # aware UTC, from the client's own words
     impact: Grade = Grade("user")       # who is hurt, and the words that said so
     urgency: Grade = Grade("none")      # how soon, and the words that said so
+    works_now: bool = False             # the client says it works ("Спасибо, всё заработало!")
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,10 @@ class _LanguageRules:
                                 f"{', '.join(PRIORITY_FILES)}, not {rule.name!r}")
         self.category_rules = phrase_rules(rules_dir, "category", lang)
         systems = [r for s in owners.systems for r in s.rules if r.lang == lang]
+        # rules/replies: what a reply says about the ticket ("всё заработало").
+        self.replies = RuleMatcher(nlp, phrase_rules(rules_dir, "replies", lang))
         self.matchers = [RuleMatcher(nlp, priority), RuleMatcher(nlp, self.category_rules),
-                         RuleMatcher(nlp, systems)]
+                         RuleMatcher(nlp, systems), self.replies]
 
     def find(self, doc) -> list[Match]:
         return [m for matcher in self.matchers for m in matcher.find(doc)]
@@ -135,7 +138,8 @@ class Triage:
             language=prepared.language, priority=priority, critical=priority == "critical",
             reasons=tuple(reasons + category_reasons), category=category, owner=owner,
             client_deadline=deadline.due if deadline else None,
-            impact=severity.impact, urgency=severity.urgency)
+            impact=severity.impact, urgency=severity.urgency,
+            works_now=any(m.rule.concern == "replies" for m in matches))
 
     def _category(self, matches: list[Match], critical: bool) -> tuple[str, list[Reason]]:
         hits: dict[str, list[Match]] = {}
@@ -150,6 +154,14 @@ class Triage:
         best = min(hits, key=lambda name: (-len(hits[name]), self._precedence.get(name, 9), name))
         first = hits[best][0]
         return best, [Reason(_rule_name(first), first.text, f"category: {best}")]
+
+    def works_now(self, text: str, lang: str) -> str | None:
+        """The client's words saying it works now, or None: "всё заработало"."""
+        rules = self._rules.get(lang)
+        if rules is None:
+            return None
+        found = rules.replies(text[:TRIAGE_CHARS])
+        return found[0].text if found else None
 
     def _owner(self, matches: list[Match]) -> str:
         named = [m.rule.id.removeprefix("system:") for m in matches if m.rule.concern == "owners"]
@@ -192,7 +204,8 @@ def _priority(item: TriageInput, prepared: _Prepared, matches: list[Match],
     severity = Severity(impact, urgency, severity.fault, severity.relief)
     level = PRIORITY_NAMES.index(priority_of(impact.level, urgency.level, wish=bool(minor)))
     reasons = _decisive(level, kept, severity, minor)
-    level, signals = _signals(item, deadline, level, kept, severity.fault and not minor)
+    works_now = any(m.rule.concern == "replies" for m in matches)
+    level, signals = _signals(item, deadline, level, kept, severity.fault and not minor, works_now)
     reasons += signals
     for match in negations:
         if level == 0:
@@ -235,9 +248,13 @@ def _grade_reasons(severity: Severity) -> list[Reason]:
 
 
 def _signals(item: TriageInput, deadline, level: int, kept: list[Match],
-             fault: bool) -> tuple[int, list[Reason]]:
+             fault: bool, works_now: bool = False) -> tuple[int, list[Reason]]:
     """Explicit signals besides impact × urgency: the header, the client's deadline, a chasing
-    reply, and "urgent" beside a fault (on its own, shouting raises nothing)."""
+    reply, and "urgent" beside a fault (on its own, shouting raises nothing).
+
+    A reply saying it works now ("Спасибо, всё заработало!") is not chasing, however
+    unanswered the ticket looks.
+    """
     reasons: list[Reason] = []
     raised = False
     header = (item.importance or "").strip().lower()
@@ -253,10 +270,10 @@ def _signals(item: TriageInput, deadline, level: int, kept: list[Match],
         if match.rule.extra.get("shout") and fault and level > 1:
             level, raised = 1, True
             reasons.append(Reason(_rule_name(match), match.text, "raises to high"))
-        if match.rule.extra.get("chase") and level > 1:
+        if match.rule.extra.get("chase") and level > 1 and not works_now:
             level, raised = 1, True
             reasons.append(Reason(_rule_name(match), match.text, "raises to high"))
-    if item.chasing and level > 1:
+    if item.chasing and level > 1 and not works_now:
         level -= 1
         raised = True
         reasons.append(Reason("chasing", "reply to an unanswered ticket",

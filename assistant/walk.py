@@ -94,6 +94,7 @@ class Walk:
         self.interceptors = tuple(interceptors)
         self.after_commit = tuple(after_commit)
         self._signer_cache: conversation.Signer | None = None
+        self.dating: Callable[[Incoming, datetime], datetime] | None = None  # import: the mail's own time
         self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
         self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
         self.budget = settings["performance.message_budget_seconds"]
@@ -190,6 +191,7 @@ class Walk:
         except Unparseable as exc:
             return quarantine(session, digest, str(exc), source, now)
         verdict = understood.verdict if understood else None
+        now = self.dating(mail, now) if self.dating else now
         if known.has_message_id(session, mail.message_id):
             return Outcome(Fate.DUPLICATE, mail.message_id, reason="Message-ID already stored")
         for intercept in self.interceptors:

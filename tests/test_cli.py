@@ -100,7 +100,9 @@ def test_tickets_list_json_is_sorted_by_what_is_due_first(configured):
     for key in ("id", "ref", "subject", "client", "status", "priority", "due"):
         assert key in listed[0]
     human = run(configured, "tickets").stdout.decode()
-    assert "CRITICAL" in human and "left" in human
+    # Imported mail keeps its own date, so against the command's wall clock the time is
+    # either left or past; which one depends on the day the suite runs, not on the code.
+    assert "CRITICAL" in human and (" left" in human or "overdue " in human)
 
 
 def test_a_consultant_override_is_recorded_with_who_and_why(configured):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import htmltext, quoting
+from assistant import authresults, htmltext, quoting
 from assistant.errors import Unparseable
 from assistant.intake import Incoming, decode_bytes, decode_header, parse
 
@@ -66,7 +66,7 @@ def test_gmail_reply_in_russian_drops_the_dated_attribution_and_quote():
         "Ещё вопрос: можно ли подключить второй принтер к этому же компьютеру?"
     )
     assert mail.from_address == "ivan.petrov.1987@gmail.com"
-    assert not mail.authentication_failed
+    assert not _auth(mail).failed
 
 
 def test_gmail_reply_in_english_drops_the_wrapped_attribution_and_the_signature():
@@ -341,15 +341,25 @@ def test_importance_comes_from_any_of_the_priority_headers(header, importance):
     assert parse(f"From: a@b.c\n{header}\n\nx\n".encode()).importance == importance
 
 
+def _auth(mail, trusted=("mx.example.com",)):
+    return authresults.read(mail.authentication_results, trusted, mail.from_address)
+
+
 def test_dmarc_failure_is_an_authentication_failure():
     mail = read("dmarc-fail.eml")
-    assert mail.authentication_failed
+    assert _auth(mail).failed
     assert "dmarc=fail" in mail.headers["authentication-results"]
 
 
 def test_spf_failure_counts_only_when_dmarc_did_not_pass():
-    assert read("spf-fail.eml").authentication_failed
-    assert not read("spf-fail-dmarc-pass.eml").authentication_failed
+    assert _auth(read("spf-fail.eml")).failed
+    assert not _auth(read("spf-fail-dmarc-pass.eml")).failed
+
+
+def test_authentication_results_of_servers_not_ours_are_not_read():
+    # RFC 8601 section 5: only the authserv-id of our own receiving server counts.
+    assert not _auth(read("dmarc-fail.eml"), trusted=("mx.ours.example",)).failed
+    assert not _auth(read("dmarc-fail.eml"), trusted=()).failed
 
 
 # ---- what is missing is made up stably, and said ------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from assistant.app import App
 from assistant.daemon import Daemon
 from assistant.models import Fate
+from assistant.notices import Notices
 from assistant.triage import Triage
 from support import CONSULTANT, Clock, make_app, mail
 
@@ -152,19 +153,28 @@ def test_a_broken_on_call_template_costs_the_critical_mail_nothing(tmp_path):
     import shutil
     templates = tmp_path / "templates"
     shutil.copytree(make_app(tmp_path / "stock").settings.templates_dir, templates)
-    for broken in templates.glob("notices/*/critical_alert.txt.j2"):
+    alert_templates = list(templates.glob("notices/*/critical_alert.txt.j2"))
+    kept = {path: path.read_text(encoding="utf-8") for path in alert_templates}
+    for broken in alert_templates:
         broken.write_text("Subject: {{ ticket.no_such_field.deeper }}\n\n", encoding="utf-8")
     app = make_app(tmp_path, paths__templates=str(templates))
     outcome = app.walk.process(critical_mail())
     assert outcome.fate is Fate.NEW_TICKET
     assert app.ticket_detail(outcome.ticket_id)["critical"] is True
-    for _ in range(10):
-        app.pending.write_due()
-    [failed] = app.pending.failed()
-    assert failed.kind == "critical_alert" and "critical_alert" in failed.last_error
-    from assistant.outboxdesk import OutboxDesk
-    [shown] = [row for row in OutboxDesk(app).rows() if row["status"] == "not written"]
-    assert shown["ticket"] == outcome.ticket_id and "critical_alert" in shown["error"]
+    app.follow.acknowledge_due()
+    assert alerts_queued(app) == []
+    for path, text in kept.items():             # the operator fixes the template
+        path.write_text(text, encoding="utf-8")
+    app.follow.notices = Notices(templates)     # and restarts the daemon
+    app.follow.acknowledge_due()
+    assert alerts_queued(app) == [outcome.ticket_id]
+
+
+def alerts_queued(app: App) -> list[int]:
+    from sqlmodel import select
+    from assistant.models import OutboxMail
+    with app.store.session() as session:
+        return [a.ticket_id for a in session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()]
 
 
 def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
@@ -172,6 +182,7 @@ def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
     from sqlmodel import select
     app = make_app(tmp_path)
     outcome = app.walk.process(critical_mail())
+    app.follow.acknowledge_due()
     with app.store.session() as session:
         alerts = session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()
     assert [a.ticket_id for a in alerts] == [outcome.ticket_id] and alerts[0].recipients

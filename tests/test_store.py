@@ -32,8 +32,8 @@ def test_an_upgrade_runs_the_new_steps_once_and_keeps_the_data(tmp_path, monkeyp
         conn.execute(text("ALTER TABLE ticket ADD COLUMN example_flag INTEGER DEFAULT 0"))
 
     current = store_module.SCHEMA_VERSION
-    monkeypatch.setattr(store_module, "MIGRATIONS",
-                        [*store_module.MIGRATIONS, (current + 1, "a flag", add_column)])
+    step = (current + 1, "a flag", add_column)
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", current + 1)
     upgraded = Store(url)
     assert upgraded.migrate() == current
@@ -64,3 +64,16 @@ def test_the_walk_works_on_postgresql(tmp_path, postgres):
         stored = session.exec(select(Ticket)).one()
     assert stored.created_at.tzinfo is not None
     assert app.ticket_rows()[0]["ref"] == "#1"
+
+
+def test_a_database_from_before_reopening_was_kept_gains_the_column_and_keeps_its_tickets(tmp_path):
+    app = App(settings_in(tmp_path), clock=Clock())
+    assert app.walk.process(mail()).fate is Fate.NEW_TICKET
+    with app.store.engine.begin() as conn:        # the schema as version 1 left it
+        conn.execute(text("ALTER TABLE ticket DROP COLUMN reopened_at"))
+        conn.execute(text("UPDATE setting SET value = '1' WHERE key = 'schema_version'"))
+    upgraded = Store(app.settings.database_url)
+    assert upgraded.migrate() == 1
+    with upgraded.session() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket.subject == "Вопрос" and ticket.reopened_at is None

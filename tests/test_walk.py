@@ -117,7 +117,8 @@ def test_a_forged_reference_to_our_message_id_does_not_attach_mail(app):
     assert outcome.ticket_id != opened.ticket_id
 
 
-def test_a_mail_that_failed_dmarc_for_its_domain_is_held(app):
+def test_a_mail_that_failed_dmarc_for_its_domain_is_held(tmp_path):
+    app = make_app(tmp_path, imap__authserv_ids=["mx.example.com"])
     outcome = walk(app, mail(Authentication_Results="mx.example.com; spf=fail smtp.mailfrom=romashka.example; "
                                                     "dmarc=fail header.from=romashka.example"))
     assert outcome.fate is Fate.QUARANTINED

@@ -43,11 +43,16 @@ def test_assistant_note_logs_an_entry_from_the_command_line(tmp_path, capsys):
     assert "the client will see it" in capsys.readouterr().out
 
 
+# What our own receiving server writes when the consultant's mail passed DMARC.
+VOUCHED = {"Authentication_Results": "mx.example.com; spf=pass smtp.mailfrom=example.com; "
+                                     "dmarc=pass header.from=example.com"}
+
+
 def test_a_consultants_mail_with_the_ticket_tag_becomes_a_work_log_entry(tmp_path):
-    app = make(tmp_path, Clock())
+    app = make(tmp_path, Clock(), imap__authserv_ids=["mx.example.com"])
     number = open_ticket(app, mail())
     note = mail(sender=CONSULTANT.email, subject=f"[#{number}] что сделано", msgid="n1@example.com",
-                body="Нашли причину: не проведён документ.\nДальше: проведём и пересчитаем")
+                body="Нашли причину: не проведён документ.\nДальше: проведём и пересчитаем", **VOUCHED)
     outcome = app.walk.process(note)
     assert outcome.fate.value == "system" and f"#{number}" in outcome.reason
     assert [(e.kind, e.text, e.client_visible, e.source) for e in entries(app)] == [
@@ -60,11 +65,22 @@ def test_a_consultants_mail_with_the_ticket_tag_becomes_a_work_log_entry(tmp_pat
 
 
 def test_an_internal_mail_note_is_not_for_the_client(tmp_path):
-    app = make(tmp_path, Clock())
+    app = make(tmp_path, Clock(), imap__authserv_ids=["mx.example.com"])
     number = open_ticket(app, mail())
     app.walk.process(mail(sender=CONSULTANT.email, subject=f"Re: [#{number}] Вопрос", msgid="n2@example.com",
-                          body="Внутреннее: у клиента старая версия, обновление с ними не согласовано."))
+                          body="Внутреннее: у клиента старая версия, обновление с ними не согласовано.",
+                          **VOUCHED))
     assert [e.client_visible for e in entries(app)] == [False]
+
+
+def test_a_note_by_mail_that_nobody_vouches_for_changes_nothing(tmp_path):
+    app = make(tmp_path, Clock(), imap__authserv_ids=["mx.example.com"])
+    number = open_ticket(app, mail())
+    # The sender's own claim of "dmarc=pass" is not our server's word: it is not read.
+    outcome = app.walk.process(mail(sender=CONSULTANT.email, subject=f"[#{number}] сделано",
+                                    msgid="n3@example.com", body="Всё починили, можно закрывать.",
+                                    Authentication_Results="mx.evil.example; dmarc=pass header.from=example.com"))
+    assert entries(app) == [] and "refused" in outcome.reason
 
 
 def test_an_out_of_office_reply_or_a_strangers_mail_is_not_work(tmp_path):
