@@ -288,14 +288,10 @@ class FollowUps:
         """Apply a verdict to a draft; of several at once (mail, CLI, page) one wins.
 
         The draft's row is read again under a lock (SELECT ... FOR UPDATE): a second
-        decision waits for the first to commit, then sees it and is refused with why.
+        decision waits for the first to commit, then sees it, and `approval.decide` refuses
+        it with who decided and when.
         """
-        status = draft.status
         session.refresh(draft, with_for_update=True)
-        if draft.status == "approved" and verdict.action in ("approve", "anyway"):
-            raise Rejected(f"draft {draft.id} was already approved by {draft.decided_by}")
-        if draft.status != status and draft.status != "pending":
-            raise Rejected(f"draft {draft.id} was {draft.status} by {draft.decided_by} meanwhile")
         said = approval.decide(session, draft, verdict, who, now, self.app.tone.check)
         if said == "approved":
             self.dispatch(session, draft, now)

@@ -22,9 +22,13 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from assistant.language import Match
+if TYPE_CHECKING:
+    # Only a type here: importing the language module loads spaCy, which `grades_of`
+    # (read by `tickets show` and the desk) never needs.
+    from assistant.language import Match
 
 log = logging.getLogger("assistant.severity")
 

@@ -64,7 +64,8 @@ class World:
         message.set_content(body)
         recipients = list(dict.fromkeys(a for a in (to or self.support, cc) if a))
         with smtplib.SMTP(self.sink.host, self.sink.port) as smtp:
-            smtp.sendmail(sender.rpartition("<")[2].strip(">"), recipients, message.as_bytes())
+            # send_message writes CRLF line ends; sendmail(bytes) would pass bare LF through.
+            smtp.send_message(message, sender.rpartition("<")[2].strip(">"), recipients)
         self.sent_ids.append(message_id)
         return message_id
 

@@ -115,9 +115,11 @@ def test_the_manager_summary_at_three_names_todays_first_slot(tmp_path, dovecot,
                                                              smtp_sink):
     from support import Clock
     boss = new_user(prefix="boss")
-    clock = Clock(datetime(2026, 11, 24, 0, 1, tzinfo=timezone.utc))     # Tuesday 03:01 Moscow
+    clock = Clock(datetime(2026, 11, 23, 13, 0, tzinfo=timezone.utc))    # installed Monday 16:00
     world = make_world(tmp_path, dovecot, new_user, settings_for, smtp_sink, clock=clock,
                        managers=(Person("Олег Смирнов", boss, ("ru",)),))
+    world.schedule()                        # a fresh install sends nothing for 09:30 that passed
+    clock.now = datetime(2026, 11, 24, 0, 1, tzinfo=timezone.utc)          # Tuesday 03:01 Moscow
     world.schedule()
     [summary] = world.inbox(boss)
     assert "Следующая сводка — сегодня в 09:30" in summary.get_body(("plain",)).get_content()
