@@ -65,11 +65,19 @@ KEYS: tuple[Key, ...] = (
     Key("performance", "workers", 1, "processes that parse and triage mail beside the daemon; 0: none"),
     Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
     Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
+    Key("web", "enabled", False, "also serve the desk from `assistant run`"),
+    Key("web", "host", "127.0.0.1", "where `assistant serve` listens; keep loopback behind a proxy"),
+    Key("web", "port", 8025, "its port"),
+    Key("web", "base_url", "http://127.0.0.1:8025", "the address in sign-in links (https behind a TLS proxy)"),
+    Key("web", "operators", [], "addresses that may see quarantine and outbox pages"),
+    Key("web", "session_hours", 12, "a signed-in browser stays signed in this long"),
+    Key("web", "link_minutes", 15, "a sign-in link works this long, and once"),
 )
 
 _LIST_SECTIONS = {
     "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nemail = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
-    "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"",
+    "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"\n"
+                "# companies = [\"romashka.example\"]  # a client's own manager: sees only these",
 }
 
 
@@ -78,6 +86,7 @@ class Person:
     name: str
     email: str
     languages: tuple[str, ...] = ("ru", "en")
+    companies: tuple[str, ...] = ()     # a client's own manager: only these domains' tickets
 
 
 @dataclass(frozen=True)
@@ -216,6 +225,7 @@ def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
             name=row.get("name", row["email"]),
             email=row["email"].strip().lower(),
             languages=tuple(row.get("languages", ("ru", "en"))),
+            companies=tuple(c.strip().lower() for c in row.get("companies", ())),
         ))
     return tuple(people)
 

@@ -219,6 +219,18 @@ class Outbox:
             _close(connection)
         return sent, failed
 
+    def send_now(self, row_id: int) -> bool:
+        """Send one queued mail at once (a sign-in link cannot wait for the next round).
+
+        Raises MailboxUnavailable when no SMTP server answers; the mail then stays queued
+        for the daemon. Returns False when the server refused it (it is retried later).
+        """
+        connection = self._connect()
+        try:
+            return self._send_one(connection, row_id, None)
+        finally:
+            _close(connection)
+
     def _send_one(self, connection, row_id: int, after_sent) -> bool:
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)
