@@ -75,7 +75,7 @@ class Desk:
         page = []
         for ticket, client in rows:
             row = self._row(ticket, client, now)
-            row.update(reasons=json.loads(ticket.priority_reasons or "[]"), assignee=ticket.assignee,
+            row.update(reasons=json.loads(ticket.priority_reasons or "[]"),
                        client_last_heard=_iso(ticket.client_last_heard_at),
                        silent_seconds=int((now - (ticket.client_last_heard_at or ticket.created_at))
                                           .total_seconds()),
@@ -91,7 +91,7 @@ class Desk:
             "id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
             "client": client.email, "client_name": client.name, "internal": client.internal,
             "status": ticket.status, "priority": ticket.priority, "critical": ticket.critical,
-            "category": ticket.category, "language": ticket.language,
+            "category": ticket.category, "language": ticket.language, "assignee": ticket.assignee,
             "due": due.isoformat() if due else None,
             "due_kind": "first response" if due is not None and due == ticket.first_response_due
             and ticket.first_response_at is None else "resolution",

@@ -33,7 +33,7 @@ def desk_app(folder: Path, clock: Clock | None = None, **changes):
 
 
 def load(app, *raws: bytes) -> None:
-    app.import_mail([RawMail(raw, f"test:{n}") for n, raw in enumerate(raws)])
+    app.import_mail([RawMail(f"test:{n}", raw) for n, raw in enumerate(raws)])
 
 
 def csrf_of(page: str) -> str:
