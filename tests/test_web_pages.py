@@ -377,3 +377,23 @@ def test_every_response_carries_the_security_headers(app, maria):
         assert response.headers["referrer-policy"] == "no-referrer", path
         assert response.headers["x-frame-options"] in ("DENY", "SAMEORIGIN"), path
     assert maria.get("/tickets/999").status_code == 404
+
+
+def test_every_word_of_the_desk_exists_in_russian_and_english_with_the_same_fields():
+    from string import Formatter
+
+    from assistant.web.i18n import STRINGS
+    fields = lambda text: {name for _, name, _, _ in Formatter().parse(text) if name}  # noqa: E731
+    for key, (english, russian) in STRINGS.items():
+        assert english.strip() and russian.strip(), key
+        assert fields(english) == fields(russian), key
+
+
+def test_every_key_the_templates_use_has_words():
+    from pathlib import Path
+
+    from assistant.web.i18n import STRINGS
+    folder = Path(__file__).resolve().parent.parent / "assistant" / "web" / "templates"
+    used = {key for path in folder.glob("*.html")
+            for key in re.findall(r'(?<![\w.])t\("([a-z_.\-]+)"[,)]', path.read_text(encoding="utf-8"))}
+    assert used and not used - set(STRINGS)

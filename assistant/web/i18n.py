@@ -227,7 +227,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "Напишите пару слов почему: это попадёт в историю."),
     "said.not_found": ("That suggestion no longer fits the text; check the text again.",
                        "Эта подсказка уже не подходит к тексту; проверьте текст ещё раз."),
-    "said.problem": ("", ""),
     "time.left": ("{span} left", "осталось {span}"),
     "time.overdue": ("overdue by {span}", "просрочено на {span}"),
 }
