@@ -117,7 +117,7 @@ def test_a_consultant_signs_in_by_mail_fixes_the_tone_and_the_client_gets_the_re
     page.click("form[action='/tickets/1/drafts'] button")
     page.wait_for_selector("#editor")
     page.fill("#text", BAD)                            # typed: the page re-checks as it goes
-    mark = page.wait_for_selector("mark.finding", timeout=15000)
+    mark = page.wait_for_selector("mark.finding", timeout=30000)
     assert mark.inner_text() == "Вы допустили ошибку"
     assert "Лучше так:" in page.inner_text("#findings")
     page.shoot("finding-highlighted")
