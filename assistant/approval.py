@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant.errors import NotFound, Rejected
+from assistant.errors import NotFound, Rejected, Stale
 from assistant.intake import Incoming
 from assistant.models import Client, Draft, Message, Status, Ticket, TicketChange
 from assistant.outbox import Letter
@@ -66,6 +67,38 @@ def get_draft(session: Session, number: int) -> Draft:
     if draft is None:
         raise NotFound(f"no draft {number}")
     return draft
+
+
+def version_of(draft: Draft) -> str:
+    """A short fingerprint of what a consultant decides on: the text, the subject, the state.
+
+    A page keeps the version it showed; `check_version` refuses a decision on a draft
+    that someone else has changed since, so nobody approves words they have not read.
+    """
+    seen = "\x00".join((draft.subject, draft.text, draft.status, str(draft.send_anyway)))
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
+
+
+def check_version(draft: Draft, expected: str | None) -> None:
+    """Raise Stale when `expected` (None: not asked) is not the draft's version now."""
+    if expected is not None and not secrets.compare_digest(
+            expected.encode("utf-8"), version_of(draft).encode("utf-8")):
+        by = draft.decided_by or draft.edited_by or "someone"
+        raise Stale(f"draft {draft.id} was changed by {by} after you opened it; "
+                    f"read the new version, then decide")
+
+
+def save(draft: Draft, text: str, who: str, findings_of) -> list:
+    """Keep an edited text without deciding on it; returns its tone findings (dicts)."""
+    if draft.status in FINAL_STATUSES:
+        raise Rejected(f"draft {draft.id} is already {draft.status}")
+    if not text.strip():
+        raise Rejected("the reply is empty")
+    if text.strip() + "\n" != draft.text:
+        draft.text, draft.edited_by, draft.html = text.strip() + "\n", who, None
+        draft.findings = findings_json(findings_of(draft.text, draft.language))
+        draft.send_anyway = False
+    return json.loads(draft.findings)
 
 
 def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: datetime,

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the daemon: read mail, send replies, run schedules")
     run.add_argument("--once", action="store_true", help="do what is waiting, then exit")
     commands.add_parser("demo", help="a throwaway mail server, sample mail, the whole walk")
+    commands.add_parser("serve", help="the web desk for consultants, managers and operators ([web])")
 
     imp = commands.add_parser("import", help="ingest .eml files, folders, mbox or Maildir")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -386,7 +387,20 @@ def summary_text(app: App, rows: list, now) -> str:
 
 def cmd_run(app: App, args) -> int:
     from assistant.daemon import Daemon
-    return Daemon(app).run(once=args.once)
+    server = None
+    if app.settings["web.enabled"] and not args.once:
+        from assistant.web.server import start_beside
+        server, _thread = start_beside(app)
+    try:
+        return Daemon(app).run(once=args.once)
+    finally:
+        if server is not None:
+            server.should_exit = True
+
+
+def cmd_serve(app: App, args) -> int:
+    from assistant.web.server import serve
+    return serve(app)
 
 
 def cmd_status(app: App, args) -> int:
@@ -412,5 +426,5 @@ COMMANDS = {
     "init": cmd_init, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
     "parse": cmd_parse, "tickets": cmd_tickets, "quarantine": cmd_quarantine,
     "check-tone": cmd_check_tone, "drafts": cmd_drafts, "note": cmd_note, "report": cmd_report,
-    "outbox": cmd_outbox, "status": cmd_status,
+    "outbox": cmd_outbox, "status": cmd_status, "serve": cmd_serve,
 }

@@ -75,13 +75,21 @@ KEYS: tuple[Key, ...] = (
         "(`quarantine retry` gives it ten times as long); 0: no limit"),
     Key("paths", "rules", "", "empty: the rules/ shipped with the assistant"),
     Key("paths", "templates", "", "empty: the templates/ shipped with the assistant"),
+    Key("web", "enabled", False, "also serve the desk from `assistant run`"),
+    Key("web", "host", "127.0.0.1", "where `assistant serve` listens; keep loopback behind a proxy"),
+    Key("web", "port", 8025, "its port"),
+    Key("web", "base_url", "http://127.0.0.1:8025", "the address in sign-in links (https behind a TLS proxy)"),
+    Key("web", "operators", [], "addresses that may see quarantine and outbox pages"),
+    Key("web", "session_hours", 12, "a signed-in browser stays signed in this long"),
+    Key("web", "link_minutes", 15, "a sign-in link works this long, and once"),
 )
 
 _LIST_SECTIONS = {
     "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nname_en = \"Maria Ivanova\"             "
                    "# the name English letters carry; empty: the name in Latin letters\n"
                    "email = \"maria@example.com\"\nlanguages = [\"ru\", \"en\"]",
-    "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"",
+    "managers": "[[managers]]\nname = \"Олег Смирнов\"\nemail = \"oleg@example.com\"\n"
+                "# companies = [\"romashka.example\"]  # a client's own manager: sees only these",
 }
 
 
@@ -91,6 +99,7 @@ class Person:
     email: str
     languages: tuple[str, ...] = ("ru", "en")
     name_en: str = ""               # the name in English letters; "": spelt from `name`
+    companies: tuple[str, ...] = ()     # a client's own manager: only these domains' tickets
 
 
 @dataclass(frozen=True)
@@ -276,6 +285,7 @@ def _people(path: Path, rows: list, section: str) -> tuple[Person, ...]:
             email=row["email"].strip().lower(),
             languages=tuple(languages),
             name_en=str(row.get("name_en", "")).strip(),
+            companies=tuple(c.strip().lower() for c in row.get("companies", ())),
         ))
     return tuple(people)
 

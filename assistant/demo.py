@@ -95,8 +95,36 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
     with app.store.session() as session:
         rows = app.checkpoints.summary.collect(session, app.clock(), None)
     print(_indent(summary_text(app, rows, app.clock()), limit=45))
+    _say("10. The web desk (assistant serve)")
+    _open_desk(app)
     print("\nEverything the demo started is stopped and its files are removed.")
     return 0
+
+
+def _open_desk(app) -> None:
+    """Start the desk on loopback, print its address and a sign-in link for Maria, and
+    keep it open while someone looks (Enter stops it; without a terminal it stops at once)."""
+    import sys
+
+    from assistant.mailserver import free_port
+    from assistant.web.server import start_beside
+    from assistant.web.state import Keeper
+    port = free_port()
+    app.settings = app.settings.with_values(web__port=port, web__base_url=f"http://127.0.0.1:{port}")
+    server, thread = start_beside(app)      # creates the desk's tables too
+    keeper = Keeper(app.store, app.clock, int(app.settings["web.link_minutes"]), 1)
+    link = f"http://127.0.0.1:{port}/signin/{keeper.issue_link(CONSULTANT)}"
+    print(f"   the desk:            http://127.0.0.1:{port}/")
+    print(f"   sign in as Maria:    {link}")
+    print("   (in real use the link comes by mail: type your address at /signin)")
+    try:
+        if sys.stdin.isatty():
+            input("\n   Press Enter to stop the desk and end the demo… ")
+    except EOFError:
+        pass
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 def _with_people(settings, consultant):

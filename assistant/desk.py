@@ -6,11 +6,13 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from assistant.errors import NotFound, Rejected
-from assistant.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Fate, Message,
-                              Quarantine, Status, Ticket, TicketChange)
+from assistant.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Draft, Fate,
+                              Message, Quarantine, Status, Ticket, TicketChange)
 from assistant.severity import grades_of
 
 if TYPE_CHECKING:
@@ -47,13 +49,68 @@ class Desk:
         rows = sorted(rows, key=lambda r: (not r[0].critical, next_due(r[0]) or far, r[0].id))
         return [self._row(ticket, client, now) for ticket, client in rows]
 
+    def queue(self, *, assignee: str | None = None, unassigned: bool = False,
+              domains: tuple[str, ...] | None = None, limit: int = 50,
+              offset: int = 0) -> tuple[int, list[dict]]:
+        """(how many, one page) of open tickets in `ticket_rows` order, sorted by the database.
+
+        Each row also carries its priority reasons, when the client last heard from us and
+        the drafts waiting on it. `domains` keeps the tickets of those client domains only.
+        """
+        due = case((and_(Ticket.first_response_at.is_(None), Ticket.first_response_due.is_not(None)),
+                    Ticket.first_response_due), else_=Ticket.resolution_due)
+        # Open ids come from the (status, resolution_due) index alone. Asked directly,
+        # SQLite's statistics see six statuses, guess two thirds of the table is open and
+        # scan it all (MEASURED: 650 ms at 100k tickets against 15 ms this way).
+        inner = aliased(Ticket)
+        where = [Ticket.id.in_(select(inner.id).where(inner.status.in_(OPEN_STATUSES)))]
+        if assignee:
+            where.append(Ticket.assignee == assignee)
+        if unassigned:
+            where.append(Ticket.assignee.is_(None))
+        if domains is not None:
+            where.append(or_(False, *(Client.email.like(f"%@{d}") for d in domains),
+                             *(Client.email.like(f"%.{d}") for d in domains)))
+
+        def scoped(query):
+            query = query.where(*where)
+            return query.join(Client, Client.id == Ticket.client_id) if domains is not None else query
+
+        with self.store.session() as session:
+            # Unfiltered, the count is read from the index alone, without touching a row.
+            count = session.exec(scoped(select(func.count()).select_from(Ticket)) if len(where) > 1
+                                 else select(func.count()).select_from(Ticket).where(
+                                     Ticket.status.in_(OPEN_STATUSES))).one()
+            ids = session.exec(scoped(select(Ticket.id)).order_by(
+                Ticket.critical.desc(), due.is_(None), due, Ticket.id).offset(offset).limit(limit)).all()
+            found = {ticket.id: (ticket, client) for ticket, client in session.exec(
+                select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
+                .where(Ticket.id.in_(ids))).all()}
+            rows = [found[i] for i in ids if i in found]
+            drafts = session.exec(select(Draft.id, Draft.ticket_id, Draft.situation,
+                                         Draft.consultant, Draft.findings).where(
+                Draft.ticket_id.in_(ids), Draft.status == "pending").order_by(Draft.id)).all()
+        now = self.app.clock()
+        page = []
+        for ticket, client in rows:
+            row = self._row(ticket, client, now)
+            row.update(reasons=json.loads(ticket.priority_reasons or "[]"),
+                       client_last_heard=_iso(ticket.client_last_heard_at),
+                       silent_seconds=int((now - (ticket.client_last_heard_at or ticket.created_at))
+                                          .total_seconds()),
+                       drafts=[{"id": d.id, "situation": d.situation, "consultant": d.consultant,
+                                "findings": len(json.loads(d.findings))}
+                               for d in drafts if d.ticket_id == ticket.id])
+            page.append(row)
+        return count, page
+
     def _row(self, ticket: Ticket, client: Client, now: datetime) -> dict:
         due = next_due(ticket)
         return {
             "id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
             "client": client.email, "client_name": client.name, "internal": client.internal,
             "status": ticket.status, "priority": ticket.priority, "critical": ticket.critical,
-            "category": ticket.category, "language": ticket.language,
+            "category": ticket.category, "language": ticket.language, "assignee": ticket.assignee,
             "due": due.isoformat() if due else None,
             "due_kind": "first response" if due is not None and due == ticket.first_response_due
             and ticket.first_response_at is None else "resolution",
@@ -83,7 +140,8 @@ class Desk:
             "id": m.id, "message_id": m.message_id, "direction": m.direction, "fate": m.fate,
             "from": m.from_address, "subject": m.subject, "received": _iso(m.received_at),
             "visible_text": m.visible_text, "flags": m.flags, "notes": m.notes,
-            "attachments": [{"name": a.filename, "type": a.content_type, "size": a.size}
+            "text": m.text, "from_name": m.from_name, "has_raw": bool(m.content_hash),
+            "attachments": [{"id": a.id, "name": a.filename, "type": a.content_type, "size": a.size}
                             for a in attachments if a.message_id == m.id],
         } for m in messages]
         detail["history"] = [{"at": _iso(c.at), "field": c.field, "old": c.old, "new": c.new,

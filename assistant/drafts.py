@@ -27,10 +27,18 @@ class Drafts:
                  "subject": d.subject, "findings": len(json.loads(d.findings)),
                  "consultant": d.consultant} for d, t, c in rows]
 
+    def of_ticket(self, ticket_id: int) -> list[dict]:
+        """Every draft of a ticket, newest first, as `show` describes them."""
+        with self.app.store.session() as session:
+            ids = session.exec(select(Draft.id).where(Draft.ticket_id == ticket_id)
+                               .order_by(Draft.id.desc())).all()
+        return [self.show(number) for number in ids]
+
     def show(self, number: int) -> dict:
         with self.app.store.session() as session:
             draft = approval.get_draft(session, number)
         return {"id": draft.id, "ticket": draft.ticket_id, "situation": draft.situation,
+                "version": approval.version_of(draft), "send_anyway": draft.send_anyway,
                 "language": draft.language, "template": draft.template, "status": draft.status,
                 "subject": draft.subject, "text": draft.text,
                 "findings": json.loads(draft.findings), "consultant": draft.consultant,
@@ -55,16 +63,48 @@ class Drafts:
             number = draft.id
         return self.show(number)
 
-    def edit(self, number: int, text: str, who: str) -> str:
-        return self._decide(number, approval.Verdict("edit", text), who)
+    def edit(self, number: int, text: str, who: str, expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("edit", text), who, expected)
 
-    def approve(self, number: int, who: str, anyway: bool = False) -> str:
-        return self._decide(number, approval.Verdict("anyway" if anyway else "approve"), who)
+    def approve(self, number: int, who: str, anyway: bool = False,
+                expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("anyway" if anyway else "approve"), who,
+                            expected)
 
-    def reject(self, number: int, who: str) -> str:
-        return self._decide(number, approval.Verdict("reject"), who)
+    def reject(self, number: int, who: str, expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("reject"), who, expected)
 
-    def _decide(self, number: int, verdict: approval.Verdict, who: str) -> str:
+    def _decide(self, number: int, verdict: approval.Verdict, who: str,
+                expected: str | None = None) -> str:
         with self.app.store.session() as session:
             draft = approval.get_draft(session, number)
+            approval.check_version(draft, expected)
             return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+
+    def act(self, number: int, action: str, text: str, who: str, expected: str | None) -> str:
+        """A button of the desk page on the text it shows: save, approve, anyway or reject.
+
+        The same rules as approval by mail: an edited text is checked again, and one with
+        tone findings is held unless the consultant says "send anyway". Raises Stale when
+        the draft changed after the page showed it (`expected` is the version it showed).
+        """
+        if action not in ("save", "approve", "anyway", "reject"):
+            raise Rejected(f"no such action {action!r}")
+        with self.app.store.session() as session:
+            draft = approval.get_draft(session, number)
+            approval.check_version(draft, expected)
+            if action == "reject":
+                return self.app.follow.decide(session, draft, approval.Verdict("reject"), who,
+                                              self.app.clock())
+            findings = approval.save(draft, text, who, self.app.tone.check)
+            if action == "save":
+                return f"saved; {len(findings)} tone findings" if findings else "saved"
+            if action == "approve" and findings:
+                return "held: the text has tone findings; fix it or say «send anyway»"
+            verdict = approval.Verdict("anyway" if action == "anyway" else "approve")
+            return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+
+    def version(self, number: int) -> str:
+        """The draft's version now, as `act` and `approve` expect it."""
+        with self.app.store.session() as session:
+            return approval.version_of(approval.get_draft(session, number))

@@ -39,3 +39,7 @@ class NotFound(AssistantError):
 
 class Rejected(AssistantError):
     """The input was read but refused (the CLI exits 1 with this one-line reason)."""
+
+
+class Stale(Rejected):
+    """Someone else changed the draft after it was read: read it again, then decide."""

@@ -282,6 +282,34 @@ class Outbox:
                         claimed_by=process_id())
                 .returning(OutboxMail.id)).scalar()
 
+    def send_now(self, row_id: int) -> bool:
+        """Send one queued mail at once (a sign-in link cannot wait for the next round).
+
+        The row is claimed first, as `send_due` claims, so a daemon sending at the same
+        moment never sends it too. Raises MailboxUnavailable when no SMTP server answers;
+        the mail then stays queued for the daemon. Returns False when the server refused
+        it (it is retried later) or someone else has it already.
+        """
+        with self.store.session() as session:
+            claimed = session.execute(
+                update(OutboxMail).where(OutboxMail.id == row_id, OutboxMail.status == "queued")
+                .values(status="sending", attempts=OutboxMail.attempts + 1,
+                        claimed_by=process_id())
+                .returning(OutboxMail.id)).scalar()
+        if claimed is None:
+            return False
+        try:
+            connection = self._connect()
+        except MailboxUnavailable:
+            with self.store.session() as session:
+                row = session.get(OutboxMail, row_id)
+                row.status, row.attempts = "queued", row.attempts - 1
+            raise
+        try:
+            return self._send_one(connection, row_id, None)
+        finally:
+            _close(connection)
+
     def _send_one(self, connection, row_id: int, after_sent) -> bool:
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)

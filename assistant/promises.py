@@ -126,3 +126,9 @@ def missed_since(session: Session, ticket_ids: list[int]) -> dict[int, list]:
     for promise in rows:
         found.setdefault(promise.ticket_id, []).append(promise)
     return found
+
+
+def of_ticket(session: Session, ticket_id: int) -> list[Promise]:
+    """Every promise made on a ticket, in the order of their times."""
+    return list(session.exec(select(Promise).where(Promise.ticket_id == ticket_id)
+                             .order_by(Promise.due, Promise.id)).all())
