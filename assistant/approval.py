@@ -90,8 +90,8 @@ def check_version(draft: Draft, expected: str | None) -> None:
 
 def save(draft: Draft, text: str, who: str, findings_of) -> list:
     """Keep an edited text without deciding on it; returns its tone findings (dicts)."""
-    if draft.status in FINAL_STATUSES:
-        raise Rejected(f"draft {draft.id} is already {draft.status}")
+    if draft.status in DECIDED:
+        raise Rejected(f"draft {draft.id} {DECIDED[draft.status]}; nothing was changed")
     if not text.strip():
         raise Rejected("the reply is empty")
     if text.strip() + "\n" != draft.text:

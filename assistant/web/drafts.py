@@ -60,11 +60,7 @@ def editor(request: Request, number: int):
 
 @router.post("/drafts/{number}")
 async def decide(request: Request, number: int):
-    viewer = require(request, CONSULTANT)
-    form = await form_checked(request)
-    app = desk(request).app
-    draft = app.drafts.show(number)
-    visible_detail(request, draft["ticket"], viewer)
+    viewer, form, app, draft = await _posted(request, number)
     text, action = form.get("text", ""), form.get("action", "save")
     if form.get("apply"):
         text, applied = apply_suggestion(app, text, draft["language"], form["apply"])
@@ -79,6 +75,16 @@ async def decide(request: Request, number: int):
     if key in ("approved", "rejected"):
         return back_to(f"/tickets/{draft['ticket']}", key)
     return back_to(f"/drafts/{number}", key)
+
+
+async def _posted(request: Request, number: int):
+    """(viewer, form, app, draft) of a form posted about a draft the viewer may see."""
+    viewer = require(request, CONSULTANT)
+    form = await form_checked(request)
+    app = desk(request).app
+    draft = app.drafts.show(number)
+    visible_detail(request, draft["ticket"], viewer)
+    return viewer, form, app, draft
 
 
 def apply_suggestion(app, text: str, lang: str, which: str) -> tuple[str, bool]:
@@ -105,11 +111,7 @@ def apply_suggestion(app, text: str, lang: str, which: str) -> tuple[str, bool]:
 @router.post("/drafts/{number}/check")
 async def check(request: Request, number: int):
     """The findings of the text being typed, as the fragment the editor swaps in."""
-    viewer = require(request, CONSULTANT)
-    form = await form_checked(request)
-    app = desk(request).app
-    draft = app.drafts.show(number)
-    visible_detail(request, draft["ticket"], viewer)
+    viewer, form, app, draft = await _posted(request, number)
     desk(request).keeper.seen_editing(number, viewer.email)
     text = form.get("text", "")
     findings = _findings(app, text, draft["language"])
