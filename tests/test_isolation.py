@@ -186,3 +186,19 @@ def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
     with app.store.session() as session:
         alerts = session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()
     assert [a.ticket_id for a in alerts] == [outcome.ticket_id] and alerts[0].recipients
+
+
+@pytest.mark.postgres
+def test_a_nul_in_the_subject_or_sender_name_still_makes_a_ticket_on_postgresql(tmp_path, postgres):
+    # PostgreSQL text cannot hold NUL (SQLite can): the mail's words are cleaned at intake.
+    import secrets
+    url = postgres.create_database(f"t_{secrets.token_hex(4)}")
+    app = make_app(tmp_path, database__url=url)
+    raws = [mail(msgid=f"nul{n}@x.example", sender=f"c{n}@x.example") for n in range(3)]
+    raws[1] = raws[1].replace(b"Subject: ", b"Subject: \x00 \xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82 ", 1)
+    raws[2] = raws[2].replace(b"From: ", b"From: Ann\x00a ", 1)
+    with app.store.session() as session:
+        outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws])
+    assert [o.fate for o in outcomes] == [Fate.NEW_TICKET] * 3
+    subjects = sorted(row["subject"] for row in app.ticket_rows())
+    assert "\x00" not in "".join(subjects) and any("Отчёт" in s for s in subjects)
