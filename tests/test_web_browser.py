@@ -9,6 +9,7 @@ import email
 import re
 import shutil
 import smtplib
+import time
 from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -91,7 +92,12 @@ def sign_in(page, dovecot, base: str, consultant: str) -> None:
     page.click("form[action='/signin'] button")
     page.wait_for_selector("text=Проверьте почту")
     page.shoot("link-sent")
-    letters = [m for m in inbox_of(dovecot, consultant) if m["Subject"] == "Ссылка для входа"]
+    # The page answers first; the link is mailed right after, as a person would wait for it.
+    letters: list = []
+    deadline = time.monotonic() + 20
+    while not letters and time.monotonic() < deadline:
+        letters = [m for m in inbox_of(dovecot, consultant) if m["Subject"] == "Ссылка для входа"]
+        time.sleep(0.1)
     assert letters, "no sign-in link in the consultant's mailbox"
     link = re.search(r"http://\S+/signin/\S+", letters[-1].get_content()).group(0)
     page.goto(link)
