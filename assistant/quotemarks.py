@@ -145,6 +145,8 @@ class Marks:
         if not bare or not self.separator.match(bare):
             return False
         fenced = text.startswith(("--", "––", "__", "==", "**")) or text.endswith(("--", "__"))
+        if len(bare.split()) == 1 and bare.isascii():
+            return fenced and text.endswith(("--", "__"))   # Foxmail's "--- Original ---"
         return fenced or bare.endswith((":", "：")) or len(bare) < 60 and text.endswith("-")
 
     def field_role(self, line: str) -> str | None:

@@ -34,6 +34,7 @@ class Reply:
     signature: str = ""   # the signature or phone footer that was cut, without "-- "
     history: bool = False  # quoted history or a header block was cut
     only_history: bool = False  # nothing new was found: `visible` is the whole text
+    signoff: str = ""     # a typed sign-off and name that ended the new words ("Thanks,\nAnn")
 
 
 def read_reply(text: str, marks: Marks | None = None) -> Reply:
@@ -49,11 +50,12 @@ def read_reply(text: str, marks: Marks | None = None) -> Reply:
     kept = lines[:start] + ([lines[start][:column]] if column > 0 else [])
     without = _without_quotes(kept, marks)
     body, signature = signatures.split(without, marks)
+    body, signoff = signatures.split_signoff(body, marks, below=bool(signature))
     visible = _tidy(body)
     history = start < len(lines) or len(without) < len(kept)
     if not visible:
         return Reply(_tidy(text.strip().split("\n")), "", history, only_history=True)
-    return Reply(visible, signature, history)
+    return Reply(visible, signature, history, signoff=signoff)
 
 
 def visible_text(text: str, marks: Marks | None = None) -> str:
