@@ -170,7 +170,7 @@ class Marks:
         if not found or len(text) > 45:
             return False
         rest = text[found.end():].strip()
-        return not rest or rest[0] in ",!.;-–—" and len(rest.split()) <= 4 or (
+        return not rest or rest[0] in ",!.;-–—。！，、" and len(rest.split()) <= 4 or (
             len(rest.split()) <= 3 and all(w[:1].isupper() for w in rest.split()))
 
     def is_signature_line(self, line: str) -> bool:

@@ -38,19 +38,23 @@ class Reply:
 
 
 def read_reply(text: str, marks: Marks | None = None) -> Reply:
-    """The reply's new words and its signature.
+    """The reply's new words, its signature, and a typed sign-off that ended the mail.
 
     >>> read_reply("Works now.\\n\\n-- \\nAnn Lee\\n\\nOn Mon, 3 Mar 2025, Bo <b@c.d> wrote:\\n> x")
-    Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False)
+    Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False, signoff='')
     """
     marks = marks or default_marks()
     text = text.replace("\ufeff", "")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start, column = _history_start(lines, marks)
     kept = lines[:start] + ([lines[start][:column]] if column > 0 else [])
-    without = _without_quotes(kept, marks)
+    kept_at = _unquoted(kept, marks)
+    without = [kept[k] for k in kept_at]
     body, signature = signatures.split(without, marks)
-    body, signoff = signatures.split_signoff(body, marks, below=bool(signature))
+    signoff = ""
+    words = max((n + 1 for n, line in enumerate(body) if clean(line)), default=0)
+    if start == len(lines) and _nothing_quoted_after(kept_at, words, len(kept)):
+        body, signoff = signatures.split_signoff(body, marks, below=bool(signature))
     visible = _tidy(body)
     history = start < len(lines) or len(without) < len(kept)
     if not visible:
@@ -255,6 +259,14 @@ def _new_words_above(lines: list[str], i: int) -> bool:
     return any(clean(line) and not _QUOTED.match(line) for line in lines[:i])
 
 
+def _nothing_quoted_after(kept_at: list[int], count: int, total: int) -> bool:
+    """Whether no quoted line of the `total` was dropped below the first `count` unquoted
+    ones (the last of them with words): their end is the end of the mail (a sign-off there ends it; above a quote, not)."""
+    if count == 0:
+        return True
+    return kept_at[count - 1:] == list(range(kept_at[count - 1], total))
+
+
 def _quote_follows(lines: list[str], start: int) -> bool:
     for line in lines[start:]:
         if clean(line):
@@ -264,10 +276,12 @@ def _quote_follows(lines: list[str], start: int) -> bool:
 
 # ---- quotes between the answers ------------------------------------------------------
 
-def _without_quotes(lines: list[str], marks: Marks) -> list[str]:
-    """Lines that are not quoted, and not the attribution lines that introduce a quote (or
-    stand first, above an unquoted original: nothing new was written above them)."""
+def _unquoted(lines: list[str], marks: Marks) -> list[int]:
+    """The indexes of lines that are not quoted, and not the attribution lines that
+    introduce a quote (or stand first, above an unquoted original: nothing new was written
+    above them)."""
     kept: list[str] = []
+    at: list[int] = []
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -280,8 +294,9 @@ def _without_quotes(lines: list[str], marks: Marks) -> list[str]:
             i += span
             continue
         kept.append(line)
+        at.append(i)
         i += 1
-    return kept
+    return at
 
 
 def _tidy(lines: list[str]) -> str:

@@ -171,7 +171,7 @@ def _bare_signoff(text: str, marks: Marks) -> bool:
     text = text.strip()
     found = marks.signoff.match(text)
     return bool(found) and len(text) <= _MAX_SIGNOFF_LINE and not text[found.end():].strip(
-        " ,.!;:)-–—")
+        " ,.!;:)-–—。！，、")
 
 
 def _text_above(cleaned: list[str], i: int) -> bool:

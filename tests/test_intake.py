@@ -74,8 +74,9 @@ def test_gmail_reply_in_english_drops_the_wrapped_attribution_and_the_signature(
     assert mail.visible_text == (
         "Hi,\n\n"
         'The export still fails with "Error 0x80070005: access denied". I tried again\n'
-        "at 9:40 after restarting the laptop."
-    )  # her typed "Thanks,\nAnna" ends the mail: a sign-off, not new words
+        "at 9:40 after restarting the laptop.\n\n"
+        "Thanks,\nAnna"
+    )
     assert mail.cc == ("john.smith@client.co.uk", "it-desk@client.co.uk")
 
 

@@ -105,7 +105,7 @@ def test_a_typed_sign_off_and_name_that_end_the_reply_are_cut(text, new, signoff
 
 
 def test_a_sign_off_above_a_footer_or_a_signature_goes_with_it():
-    reply = read_reply("Done.\n\nBest regards,\nAnn Lee\n\nSent from my iPhone\n\n> old")
+    reply = read_reply("Done.\n\nBest regards,\nAnn Lee\n\nSent from my iPhone")
     assert (reply.visible, reply.signoff, reply.signature) == (
         "Done.", "Best regards,\nAnn Lee", "Sent from my iPhone")
     reply = read_reply("Done.\n\nRegards,\n-- \nAnn Lee\nACME Corp, +1 555 0100")
@@ -114,10 +114,12 @@ def test_a_sign_off_above_a_footer_or_a_signature_goes_with_it():
     assert (reply.visible, reply.signoff, reply.signature) == ("Blah blah.", "Thanks,", "-Lev")
 
 
-def test_a_sign_off_above_the_quoted_history_is_cut_with_it():
-    text = ("Works now.\n\nThanks,\nSome One\n\nOn Mon, Feb 1, 2016 at 6:32 PM, Jeff "
-            "<jeff@example.com> wrote:\n> Try again.")
-    assert visible_text(text) == "Works now."
+def test_a_sign_off_above_the_quoted_history_stays_only_the_end_of_the_mail_is_cut():
+    top = "Works now.\n\nThanks,\nSome One"
+    history = "On Mon, Feb 1, 2016 at 6:32 PM, Jeff <jeff@example.com> wrote:\n> Try again."
+    assert visible_text(f"{top}\n\n{history}") == top
+    assert visible_text(f"{top}\n\n> Try again.") == top
+    assert visible_text(f"> Try again.\n\n{top}") == "Works now."
 
 
 @pytest.mark.parametrize("text", [
