@@ -70,6 +70,7 @@ class Marks:
     field_roles: dict[str, str]
     footer: re.Pattern[str]
     signoff: re.Pattern[str]
+    closing: re.Pattern[str]       # sign-offs that never address anyone ("Best regards")
     signature_word: re.Pattern[str]
     disclaimer: re.Pattern[str]
 
@@ -173,6 +174,15 @@ class Marks:
         return not rest or rest[0] in ",!.;-–—。！，、" and len(rest.split()) <= 4 or (
             len(rest.split()) <= 3 and all(w[:1].isupper() for w in rest.split()))
 
+    def closing_name(self, line: str) -> str:
+        """The name after a closing on the same line («С уважением, Иван» → "Иван"), or ""."""
+        text = clean(line)
+        found = self.closing.match(text)
+        if not found or len(text) > 60:
+            return ""
+        rest = text[found.end():]
+        return rest.lstrip(" ,").strip() if rest.startswith(",") else ""
+
     def is_signature_line(self, line: str) -> bool:
         """A phone, an address, a site, a position or a company form: a signature's stuff."""
         text = clean(line)
@@ -218,7 +228,8 @@ def compile_marks(rules: list[MarkRule]) -> Marks:
                          r")[*_]{0,2}\s?[:：][*_]{0,2}(?:\s|$)", flags),
         field_roles=roles,
         footer=re.compile(patterns("footer"), flags),
-        signoff=re.compile(_alternation(words("signoff")), flags),
+        signoff=re.compile(_alternation(words("signoff") + words("signoff.closing")), flags),
+        closing=re.compile(_alternation(words("signoff.closing")), flags),
         signature_word=re.compile(_alternation(words("signature.line")), flags),
         disclaimer=re.compile(patterns("disclaimer"), flags),
     )

@@ -9,13 +9,15 @@ from assistant.quotemarks import Marks, clean
 
 # "-- " is the standard delimiter (RFC 3676 section 4.3); people also type "--" and "---".
 _STANDARD = re.compile(r"^-- ?$")
-_TYPED = re.compile(r"^(?:-{2,3}|—|–|_{2,3})$")
+_TYPED = re.compile(r"^(?:-{2,3}|—|–|_{2,6})$")
 # "-Roman", "- Lev.", "-- Bob", "~Ann" as the last line: a typed name that stands for a
 # signature.
 _DASH_NAME = re.compile(
     r"^(?:-{1,2}|[–—~]|//)\s?[^\W\d_][\w.'-]{1,20}(?: [^\W\d_][\w.'-]{0,20})?\.?$")
 # "Cheers -- Bob", "Thanks - Ann": a sign-off and the name on one line, a dash between.
 _NAME_AFTER_DASH = re.compile(r"\s(?:-{1,2}|[–—~])\s?(?P<name>[^-–—~\s].*)$")
+# The parts of a one-line signature: "John Smith | Acme Inc | +1 555 0100".
+_PARTS = re.compile(r"\s[|·•]\s")
 _MAX_SIGNOFF_LINE = 32      # "Заранее спасибо за помощь,", not a sentence
 # Lines that only draw a line or hold no letter ("***", "####", "~~~~"): the end of a text.
 _NO_WORDS = re.compile(r"^[\W_]{3,}$")
@@ -133,6 +135,8 @@ def _block(cleaned: list[str], marks: Marks) -> int | None:
     while start > 0 and cleaned[start - 1]:
         start -= 1
     block = cleaned[start:end]
+    if len(block) == 1 and start > 0:         # "John Smith | Acme Inc | +1 555 0100"
+        block = [x.strip() for x in _PARTS.split(block[0])]
     if start == 0 or not 2 <= len(block) <= _MAX_BLOCK or any(len(x) > 80 for x in block):
         return None
     first = 1 if marks.is_signoff(block[0]) else 0
@@ -159,6 +163,9 @@ def _signoff(cleaned: list[str], marks: Marks) -> int | None:
     last = cleaned[end - 1]
     dashed = _NAME_AFTER_DASH.search(last)
     if dashed and _bare_signoff(last[:dashed.start()], marks) and _is_name(dashed["name"]):
+        return end - 1
+    named = marks.closing_name(last)          # «С уважением, Иван Петров»
+    if named and _is_name(named) and _text_above(cleaned, end - 1):
         return end - 1
     if (_is_name(last) or _DASH_NAME.match(last)) and end >= 3 \
             and _bare_signoff(cleaned[end - 2], marks) and _text_above(cleaned, end - 2):

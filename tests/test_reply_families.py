@@ -134,3 +134,29 @@ def test_a_sign_off_above_the_quoted_history_stays_only_the_end_of_the_mail_is_c
 def test_what_only_looks_like_a_sign_off_stays(text):
     reply = read_reply(text)
     assert reply.visible == text and reply.signoff == ""
+
+
+@pytest.mark.parametrize("text, new", [
+    ("Готово.\n\nС уважением, Иван Петров", "Готово."),
+    ("Fixed.\n\nBest regards, John", "Fixed."),
+    ("Erledigt.\n\nMit freundlichen Grüßen, Max Mustermann", "Erledigt."),
+    ("Fixed.\n\nThanks, Roman", "Fixed.\n\nThanks, Roman"),      # may thank Roman
+    ("Готово.\n\nС уважением, коллеги из бухгалтерии", "Готово.\n\nС уважением, коллеги из бухгалтерии"),
+])
+def test_a_closing_and_a_name_on_one_line_are_cut_when_the_closing_addresses_nobody(text, new):
+    assert visible_text(text) == new
+
+
+@pytest.mark.parametrize("text", [
+    "Fixed.\n\n____\nBob Smith\nAcme",
+    "Fixed.\n\n--\u00a0\nBob",
+    "Fixed.\n\nThanks\nJohn\n\nJohn Smith | Acme Inc | +1 555 0100",
+    "Fixed.\n\nJohn Smith · Head of Finance · ACME Corp",
+])
+def test_signature_delimiters_and_one_line_signatures_are_cut(text):
+    assert visible_text(text) == "Fixed."
+
+
+def test_a_line_of_words_split_by_bars_is_not_a_signature():
+    text = "Fixed.\n\nExport | Import | Reports"
+    assert visible_text(text) == text
