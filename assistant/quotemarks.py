@@ -30,6 +30,10 @@ _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+|mailto:", re.IGNORECASE)
 # "…, Name <name@host>:" and «… от Имя <адрес>:»: a dated line ending in an angled address.
 _ANGLED_END = re.compile(r"<[^<>\s]*@[^<>]*>\)?\s*[:：]$|@[^\s<>]+>\s*[:：]$")
 _ANGLED = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+# Mail.ru's «…, 9:05 +03:00 от support@example.com:»: a bare address right after the time.
+_BARE_SENDER_END = re.compile(
+    r"\d[:.]\d{2}(?:\s*(?:GMT|UTC)?[+-]\d{2}:?\d{2})?(?:,|\s+от|\s+from)\s+"
+    r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[:：]$", re.IGNORECASE)
 _PHONE = re.compile(r"(?:\+|\b)\d[\d ().\-]{6,}\d\b")
 _URL = re.compile(r"\bhttps?://|\bwww\.\S+|\b[\w-]+\.(?:com|ru|org|net|de|fr|io|example)\b/?")
 
@@ -92,8 +96,8 @@ class Marks:
             dated_angle = _HAS_DATE.search(text) and _ANGLED.search(text) and len(text) < 160
             return "weak" if dated_angle else ""
         dated = bool(_HAS_DATE.search(text)) or bool(_ADDRESS.search(text))
-        if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _ANGLED.search(text)
-                                       and len(text) < 200):
+        if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _BARE_SENDER_END.search(text)
+                                       or _ANGLED.search(text) and len(text) < 200):
             return "strong"
         if self.has_verb(text):
             return "strong" if dated else "weak" if len(text) < 120 else ""

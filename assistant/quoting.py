@@ -57,6 +57,8 @@ def read_reply(text: str, marks: Marks | None = None) -> Reply:
         body, signoff = signatures.split_signoff(body, marks, below=bool(signature))
     visible = _tidy(body)
     history = start < len(lines) or len(without) < len(kept)
+    if not visible and _tidy(without):    # all of it looked like a signature: it is the text
+        visible, signature, signoff = _tidy(without), "", ""
     if not visible:
         return Reply(_tidy(text.strip().split("\n")), "", history, only_history=True)
     return Reply(visible, signature, history, signoff=signoff)

@@ -37,6 +37,10 @@ OLD = "> Попробуйте выгрузить отчёт ещё раз.\n> С
     "2025-03-03 오전 10:00에 Ann Lee 이(가) 쓴 글:",
     "Em 03/03/2025 10:00, Ann Lee escreveu:",
     "2025. 03. 03. 10:00 keltezéssel, Ann Lee írta:",
+    # Mail.ru with a bare address, marks a reader never sees inside the date
+    "Пятница, 1 марта 2024, 9:05 +03:00 от support@example.com:",
+    "вт, 5 мар. 2024\u202fг. в 14:32, Имя Фамилия <a@example.com>:",
+    "On Tue, Mar 5, 2024 at 2:32\u202fPM Ann Lee <a@example.com> wrote:",
 ])
 def test_attributions_in_many_languages_end_the_new_words(attribution):
     assert visible_text(f"{NEW}\n\n{attribution}\n{OLD}\n") == NEW
@@ -70,6 +74,11 @@ def test_attributions_in_many_languages_end_the_new_words(attribution):
 ])
 def test_header_blocks_and_separators_in_many_languages_end_the_new_words(block):
     assert visible_text(f"{NEW}\n\n{block}\n\nстарый текст\n") == NEW
+
+
+def test_a_log_line_that_ends_in_an_address_is_not_an_attribution():
+    text = f"{NEW}\n\n2025-03-03 10:05:05 WARN mail for user7@client.ru:\nqueued, retry in 5 min"
+    assert visible_text(text) == text
 
 
 def test_one_word_that_names_a_separator_is_prose_unless_it_is_fenced():
@@ -160,3 +169,9 @@ def test_signature_delimiters_and_one_line_signatures_are_cut(text):
 def test_a_line_of_words_split_by_bars_is_not_a_signature():
     text = "Fixed.\n\nExport | Import | Reports"
     assert visible_text(text) == text
+
+
+@pytest.mark.parametrize("new", ["...\n0", "***", "Thanks,\nRoman", "--\nIvan"])
+def test_new_words_that_look_like_a_signature_alone_are_still_the_new_words(new):
+    reply = read_reply(f"{new}\n\nOn Mon, Mar 3, 2025 at 10:00 AM Ann <a@b.c> wrote:\n> old")
+    assert reply.visible == new and not reply.only_history
