@@ -37,6 +37,10 @@ OLD = "> Попробуйте выгрузить отчёт ещё раз.\n> С
     "2025-03-03 오전 10:00에 Ann Lee 이(가) 쓴 글:",
     "Em 03/03/2025 10:00, Ann Lee escreveu:",
     "2025. 03. 03. 10:00 keltezéssel, Ann Lee írta:",
+    # Apple Mail and Thunderbird in Turkish and Ukrainian
+    "5 Mar 2024 tarihinde 14:32 saatinde, Destek <s@example.com> şunları yazdı:",
+    "5 бер. 2024 р. о 14:32 Підтримка <s@example.com> написав(-ла):",
+    "вівторок, 5 березня 2024 р., 14:32 +02:00 від Підтримка <s@example.com>:",
     # Mail.ru with a bare address, marks a reader never sees inside the date
     "Пятница, 1 марта 2024, 9:05 +03:00 от support@example.com:",
     "вт, 5 мар. 2024\u202fг. в 14:32, Имя Фамилия <a@example.com>:",
@@ -71,6 +75,9 @@ def test_attributions_in_many_languages_end_the_new_words(attribution):
     "-------- Oprindelig besked --------\nFra: Anna <a@example.com>",
     "-------- Orijinal mesaj --------\nKimden: Ali <a@example.com>",
     "-------- 転送メッセージ --------\n差出人: 山田 <t@example.com>",
+    "-------- Оригінальний лист --------\nВід: Підтримка <s@example.com>",
+    "Kimden: Destek <s@example.com>\nGönderilme tarihi: 5 Mart 2024 Salı 14:32\nKime: Ali\n"
+    "Konu: Rapor",
 ])
 def test_header_blocks_and_separators_in_many_languages_end_the_new_words(block):
     assert visible_text(f"{NEW}\n\n{block}\n\nстарый текст\n") == NEW
