@@ -5,7 +5,8 @@ a separator ("-----Original Message-----"), at a header block ("From: … Sent: 
 or at an attribution ("On <date>, <who> wrote:", wrapped over lines or glued to the end of
 a line of text) that nothing quoted follows. Quoted lines ("> …") and the attribution just
 above them go wherever they stand, so answers written between quotes stay. What is left
-loses its signature (`signatures`). The words of all of this, in many languages, are data
+loses its signature (`signatures`), and a typed sign-off with a name when it ends the
+mail (not one above a quote: the mail goes on below it). The words of all of this, in many languages, are data
 in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`, which already turned
 the quote markup of mail programs into "> " lines.
 """

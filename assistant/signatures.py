@@ -1,5 +1,6 @@
 """The signature at the end of a reply's new words: after "-- ", a phone's footer, a block
-of name, position and phone, or a company's confidentiality notice."""
+of name, position and phone, or a company's confidentiality notice; and the typed sign-off
+("Thanks,\\nRoman", «С уважением, Иван») that ends a mail (`split_signoff`)."""
 
 from __future__ import annotations
 
@@ -125,8 +126,9 @@ def _block(cleaned: list[str], marks: Marks) -> int | None:
     """The first line of an undelimited signature block at the end, or None.
 
     The block is the last paragraph: a name (or a sign-off and a name) and lines that carry
-    a position, a company, a phone, an address or a site. A sign-off with only a name
-    ("Спасибо,\\nАнна") is the writer's own words and stays.
+    a position, a company, a phone, an address or a site, or one line of such parts split
+    by bars. A sign-off with only a name ("Спасибо,\\nАнна") is no block: `split_signoff`
+    takes it where it ends the mail.
     """
     end = len(cleaned)
     while end > 0 and not cleaned[end - 1]:
