@@ -6,9 +6,9 @@ or at an attribution ("On <date>, <who> wrote:", wrapped over lines or glued to 
 a line of text) that nothing quoted follows. Quoted lines ("> …") and the attribution just
 above them go wherever they stand, so answers written between quotes stay. What is left
 loses its signature (`signatures`), and a typed sign-off with a name when it ends the
-mail (not one above a quote: the mail goes on below it). The words of all of this, in many languages, are data
-in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`, which already turned
-the quote markup of mail programs into "> " lines.
+mail (not one above a quote: the mail goes on below it). The words of all of this, in many
+languages, are data in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`,
+which already turned the quote markup of mail programs into "> " lines.
 """
 
 from __future__ import annotations
@@ -264,7 +264,8 @@ def _new_words_above(lines: list[str], i: int) -> bool:
 
 def _nothing_quoted_after(kept_at: list[int], count: int, total: int) -> bool:
     """Whether no quoted line of the `total` was dropped below the first `count` unquoted
-    ones (the last of them with words): their end is the end of the mail (a sign-off there ends it; above a quote, not)."""
+    ones (the last of them with words): their end is the end of the mail, and a sign-off
+    there ends it (one above a quote does not)."""
     if count == 0:
         return True
     return kept_at[count - 1:] == list(range(kept_at[count - 1], total))
