@@ -30,6 +30,10 @@ _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+|mailto:", re.IGNORECASE)
 # "…, Name <name@host>:" and «… от Имя <адрес>:»: a dated line ending in an angled address.
 _ANGLED_END = re.compile(r"<[^<>\s]*@[^<>]*>\)?\s*[:：]$|@[^\s<>]+>\s*[:：]$")
 _ANGLED = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+# Mail.ru's «…, 9:05 +03:00 от support@example.com:»: a bare address right after the time.
+_BARE_SENDER_END = re.compile(
+    r"\d[:.]\d{2}(?:\s*(?:GMT|UTC)?[+-]\d{2}:?\d{2})?(?:,|\s+от|\s+from)\s+"
+    r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[:：]$", re.IGNORECASE)
 _PHONE = re.compile(r"(?:\+|\b)\d[\d ().\-]{6,}\d\b")
 _URL = re.compile(r"\bhttps?://|\bwww\.\S+|\b[\w-]+\.(?:com|ru|org|net|de|fr|io|example)\b/?")
 
@@ -70,6 +74,7 @@ class Marks:
     field_roles: dict[str, str]
     footer: re.Pattern[str]
     signoff: re.Pattern[str]
+    closing: re.Pattern[str]       # sign-offs that never address anyone ("Best regards")
     signature_word: re.Pattern[str]
     disclaimer: re.Pattern[str]
 
@@ -91,8 +96,8 @@ class Marks:
             dated_angle = _HAS_DATE.search(text) and _ANGLED.search(text) and len(text) < 160
             return "weak" if dated_angle else ""
         dated = bool(_HAS_DATE.search(text)) or bool(_ADDRESS.search(text))
-        if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _ANGLED.search(text)
-                                       and len(text) < 200):
+        if _HAS_TIME.search(text) and (_ANGLED_END.search(text) or _BARE_SENDER_END.search(text)
+                                       or _ANGLED.search(text) and len(text) < 200):
             return "strong"
         if self.has_verb(text):
             return "strong" if dated else "weak" if len(text) < 120 else ""
@@ -145,6 +150,8 @@ class Marks:
         if not bare or not self.separator.match(bare):
             return False
         fenced = text.startswith(("--", "––", "__", "==", "**")) or text.endswith(("--", "__"))
+        if len(bare.split()) == 1 and bare.isascii():
+            return fenced and text.endswith(("--", "__"))   # Foxmail's "--- Original ---"
         return fenced or bare.endswith((":", "：")) or len(bare) < 60 and text.endswith("-")
 
     def field_role(self, line: str) -> str | None:
@@ -168,8 +175,17 @@ class Marks:
         if not found or len(text) > 45:
             return False
         rest = text[found.end():].strip()
-        return not rest or rest[0] in ",!.;-–—" and len(rest.split()) <= 4 or (
+        return not rest or rest[0] in ",!.;-–—。！，、" and len(rest.split()) <= 4 or (
             len(rest.split()) <= 3 and all(w[:1].isupper() for w in rest.split()))
+
+    def closing_name(self, line: str) -> str:
+        """The name after a closing on the same line («С уважением, Иван» → "Иван"), or ""."""
+        text = clean(line)
+        found = self.closing.match(text)
+        if not found or len(text) > 60:
+            return ""
+        rest = text[found.end():]
+        return rest.lstrip(" ,").strip() if rest.startswith(",") else ""
 
     def is_signature_line(self, line: str) -> bool:
         """A phone, an address, a site, a position or a company form: a signature's stuff."""
@@ -216,7 +232,8 @@ def compile_marks(rules: list[MarkRule]) -> Marks:
                          r")[*_]{0,2}\s?[:：][*_]{0,2}(?:\s|$)", flags),
         field_roles=roles,
         footer=re.compile(patterns("footer"), flags),
-        signoff=re.compile(_alternation(words("signoff")), flags),
+        signoff=re.compile(_alternation(words("signoff") + words("signoff.closing")), flags),
+        closing=re.compile(_alternation(words("signoff.closing")), flags),
         signature_word=re.compile(_alternation(words("signature.line")), flags),
         disclaimer=re.compile(patterns("disclaimer"), flags),
     )

@@ -5,9 +5,10 @@ a separator ("-----Original Message-----"), at a header block ("From: … Sent: 
 or at an attribution ("On <date>, <who> wrote:", wrapped over lines or glued to the end of
 a line of text) that nothing quoted follows. Quoted lines ("> …") and the attribution just
 above them go wherever they stand, so answers written between quotes stay. What is left
-loses its signature (`signatures`). The words of all of this, in many languages, are data
-in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`, which already turned
-the quote markup of mail programs into "> " lines.
+loses its signature (`signatures`), and a typed sign-off with a name when it ends the
+mail (not one above a quote: the mail goes on below it). The words of all of this, in many
+languages, are data in rules/quotes/ (`quotemarks`). HTML arrives as text from `htmltext`,
+which already turned the quote markup of mail programs into "> " lines.
 """
 
 from __future__ import annotations
@@ -34,26 +35,34 @@ class Reply:
     signature: str = ""   # the signature or phone footer that was cut, without "-- "
     history: bool = False  # quoted history or a header block was cut
     only_history: bool = False  # nothing new was found: `visible` is the whole text
+    signoff: str = ""     # a typed sign-off and name that ended the new words ("Thanks,\nAnn")
 
 
 def read_reply(text: str, marks: Marks | None = None) -> Reply:
-    """The reply's new words and its signature.
+    """The reply's new words, its signature, and a typed sign-off that ended the mail.
 
     >>> read_reply("Works now.\\n\\n-- \\nAnn Lee\\n\\nOn Mon, 3 Mar 2025, Bo <b@c.d> wrote:\\n> x")
-    Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False)
+    Reply(visible='Works now.', signature='Ann Lee', history=True, only_history=False, signoff='')
     """
     marks = marks or default_marks()
     text = text.replace("\ufeff", "")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start, column = _history_start(lines, marks)
     kept = lines[:start] + ([lines[start][:column]] if column > 0 else [])
-    without = _without_quotes(kept, marks)
+    kept_at = _unquoted(kept, marks)
+    without = [kept[k] for k in kept_at]
     body, signature = signatures.split(without, marks)
+    signoff = ""
+    words = max((n + 1 for n, line in enumerate(body) if clean(line)), default=0)
+    if start == len(lines) and _nothing_quoted_after(kept_at, words, len(kept)):
+        body, signoff = signatures.split_signoff(body, marks, below=bool(signature))
     visible = _tidy(body)
     history = start < len(lines) or len(without) < len(kept)
+    if not visible and _tidy(without):    # all of it looked like a signature: it is the text
+        visible, signature, signoff = _tidy(without), "", ""
     if not visible:
         return Reply(_tidy(text.strip().split("\n")), "", history, only_history=True)
-    return Reply(visible, signature, history)
+    return Reply(visible, signature, history, signoff=signoff)
 
 
 def visible_text(text: str, marks: Marks | None = None) -> str:
@@ -253,6 +262,15 @@ def _new_words_above(lines: list[str], i: int) -> bool:
     return any(clean(line) and not _QUOTED.match(line) for line in lines[:i])
 
 
+def _nothing_quoted_after(kept_at: list[int], count: int, total: int) -> bool:
+    """Whether no quoted line of the `total` was dropped below the first `count` unquoted
+    ones (the last of them with words): their end is the end of the mail, and a sign-off
+    there ends it (one above a quote does not)."""
+    if count == 0:
+        return True
+    return kept_at[count - 1:] == list(range(kept_at[count - 1], total))
+
+
 def _quote_follows(lines: list[str], start: int) -> bool:
     for line in lines[start:]:
         if clean(line):
@@ -262,10 +280,12 @@ def _quote_follows(lines: list[str], start: int) -> bool:
 
 # ---- quotes between the answers ------------------------------------------------------
 
-def _without_quotes(lines: list[str], marks: Marks) -> list[str]:
-    """Lines that are not quoted, and not the attribution lines that introduce a quote (or
-    stand first, above an unquoted original: nothing new was written above them)."""
+def _unquoted(lines: list[str], marks: Marks) -> list[int]:
+    """The indexes of lines that are not quoted, and not the attribution lines that
+    introduce a quote (or stand first, above an unquoted original: nothing new was written
+    above them)."""
     kept: list[str] = []
+    at: list[int] = []
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -278,8 +298,9 @@ def _without_quotes(lines: list[str], marks: Marks) -> list[str]:
             i += span
             continue
         kept.append(line)
+        at.append(i)
         i += 1
-    return kept
+    return at
 
 
 def _tidy(lines: list[str]) -> str:

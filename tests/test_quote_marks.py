@@ -40,7 +40,7 @@ def flagged(role: str, example: str) -> bool:
         return reply.visible == NEW
     if role in ("footer", "disclaimer"):
         return read_reply(f"{NEW}\n\n{example}").visible == NEW
-    if role == "signoff":
+    if role in ("signoff", "signoff.closing"):
         return MARKS.is_signoff(example)
     if role == "signature.line":
         return MARKS.is_signature_line(example)

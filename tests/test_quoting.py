@@ -188,13 +188,10 @@ def test_signatures_with_and_without_a_delimiter_are_cut_and_kept_apart(text, ne
 
 
 @pytest.mark.parametrize("text", [
-    "Всё работает.\n\nСпасибо,\nАнна",
-    "Works now.\n\nBest,\nSarah",
-    "Сервер: APP-01\nОшибка: timeout\n\nСпасибо!\nОльга",
     "Response\n\n10/19/2017 @ 9:30 am for therapy\n1517 4th Avenue Ste 300\n\nJohn Doe, FCLS\n"
     "MediCal Plus\n1234 11th Ave",
 ])
-def test_a_typed_sign_off_and_ordinary_lists_stay_visible(text):
+def test_ordinary_lists_stay_visible(text):
     assert visible_text(text) == text
 
 
