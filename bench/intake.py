@@ -95,16 +95,16 @@ def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
 
 
 def child(kind: str, port: int, password: str, folder: str, count: int = 0,
-          workers: int = 0) -> dict:
+          workers: int = 0, senders: int = 0) -> dict:
     Path(folder).mkdir(exist_ok=True)
     command = [sys.executable, __file__, "--child", kind, "--port", str(port),
                "--password", password, "--folder", folder, "--count", str(count),
-               "--workers", str(workers)]
+               "--workers", str(workers), "--senders", str(senders)]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def fill(port: int, password: str, count: int) -> dict:
+def fill(port: int, password: str, count: int, senders: int) -> dict:
     """Runs in its own process: Linux keeps a process's peak memory across exec, so a
     parent that had held the corpus would make every child look as big as itself."""
     from imapclient import IMAPClient
@@ -115,7 +115,7 @@ def fill(port: int, password: str, count: int) -> dict:
     client.login(USER, password)
     total = 0
     for number in range(count):
-        raw = message(number, rng)
+        raw = message(number, rng, senders)
         total += len(raw)
         client.append("INBOX", raw)
     client.logout()
@@ -131,7 +131,7 @@ def _rate(runs: list[dict]) -> float:
     return _median([{"rate": run["messages"] / run["seconds"]} for run in runs], "rate")
 
 
-def measure(count: int, rounds: int) -> int:
+def measure(count: int, rounds: int, senders: int) -> int:
     from assistant.mailserver import Dovecot
     runs: dict[str, list[dict]] = {"ceiling": [], "bare": [], "workers=0": [], "workers=1": []}
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
@@ -139,7 +139,7 @@ def measure(count: int, rounds: int) -> int:
         with Dovecot(Path(tmp) / "dovecot") as dovecot:
             dovecot.add_user(USER, "bench")
             print(f"filling the mailbox with {count} messages…", flush=True)
-            mean_kb = child("fill", dovecot.port, "bench", tmp, count)["mean_kb"]
+            mean_kb = child("fill", dovecot.port, "bench", tmp, count, senders=senders)["mean_kb"]
             for number in range(rounds):
                 runs["ceiling"].append(child("ceiling", dovecot.port, "bench", tmp))
                 runs["bare"].append(child("bare", dovecot.port, "bench", f"{tmp}/bare{number}"))
@@ -148,13 +148,13 @@ def measure(count: int, rounds: int) -> int:
                         "assistant", dovecot.port, "bench", f"{tmp}/w{workers}r{number}",
                         workers=workers))
                 print(f"round {number + 1} of {rounds} done", flush=True)
-    report(count, mean_kb, runs)
+    report(count, senders, mean_kb, runs)
     return 0
 
 
-def report(count: int, mean_kb: float, runs: dict[str, list[dict]]) -> None:
+def report(count: int, senders: int, mean_kb: float, runs: dict[str, list[dict]]) -> None:
     bare_rate = _rate(runs["bare"])
-    print(f"\n{count} messages, mean {mean_kb:.0f} KB, median of {len(runs['bare'])} round(s)")
+    print(f"\n{count} messages from {senders} clients, mean {mean_kb:.0f} KB, median of {len(runs['bare'])} round(s)")
     print(f"{'':38}{'msg/s':>8}{'ms/msg':>8}{'/ bare':>8}{'peak MB':>9}{'worker MB':>11}")
     rows = [("ceiling: IMAP fetch + email parse", "ceiling"),
             ("bare chain: fetch→parse→spaCy→insert", "bare"),
@@ -186,12 +186,14 @@ def main() -> int:
     parser.add_argument("--password")
     parser.add_argument("--folder")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--senders", type=int, default=500,
+                        help="clients writing the mail; fewer than --count: some write again")
     args = parser.parse_args()
     if args.child == "ceiling":
         print(json.dumps(ceiling(args.port, args.password)))
         return 0
     if args.child == "fill":
-        print(json.dumps(fill(args.port, args.password, args.count)))
+        print(json.dumps(fill(args.port, args.password, args.count, args.senders)))
         return 0
     if args.child == "bare":
         print(json.dumps(bare(args.port, args.password, Path(args.folder))))
@@ -199,7 +201,7 @@ def main() -> int:
     if args.child == "assistant":
         print(json.dumps(assistant(args.port, args.password, Path(args.folder), args.workers)))
         return 0
-    return measure(args.count, args.rounds)
+    return measure(args.count, args.rounds, args.senders)
 
 
 if __name__ == "__main__":
