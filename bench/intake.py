@@ -79,6 +79,11 @@ def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
     # Build what a running daemon has built long before mail comes: pipelines, rules, templates.
     app.triage.assess("warm up", "прогрев", now=app.clock())
     app.walk.follow_ups, app.drafter.situations()
+    # ... and its worker processes, started once per daemon (the bare chain's start-up is
+    # not timed either): enough tiny messages to go to them rather than stay in-process.
+    from assistant.prework import IN_PROCESS_BELOW
+    warm = b"From: a@x.example\r\nSubject: warm up\r\n\r\nwarm up\r\n"
+    list(app.understanding.understand([warm] * IN_PROCESS_BELOW, app.clock()))
     daemon = Daemon(app)
     started = time.perf_counter()
     tally = daemon.read_mail()
