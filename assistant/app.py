@@ -91,7 +91,7 @@ class App:
     @cached_property
     def understanding(self):
         from assistant.prework import Understanding
-        return Understanding(self.settings)
+        return Understanding(self.settings, triage=lambda: self.triage)
 
     @cached_property
     def walk(self) -> Walk:

@@ -36,16 +36,15 @@ class Assessor:
 
     def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
                  now: datetime, verdict: Assessment | None = None) -> Assessment:
-        """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the default
-        language and no chasing) is used when those assumptions hold for this client."""
+        """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the settings'
+        language and time zone and no chasing) is used when this client's would change nothing."""
         client = session.get(Client, ticket.client_id)
         # Chasing: writing again after the first answer was due and still has not come.
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
             session, ticket, mail) and not (ticket.first_response_due and now < ticket.first_response_due)
         default_language = client.language or self.settings["support.language"]
         tz = client.timezone or self.settings["support.timezone"]
-        if verdict is None or chasing or default_language != self.settings["support.language"] \
-                or tz != self.settings["support.timezone"]:
+        if verdict is None or chasing or not self._holds(verdict, mail, now, default_language, tz):
             verdict = self.triage.assess(
                 mail.subject, mail.visible_text or mail.text, importance=mail.importance,
                 chasing=chasing, now=now, default_language=default_language, tz=tz)
@@ -55,6 +54,20 @@ class Assessor:
         elif rank(verdict.priority) < rank(ticket.priority) or (verdict.critical and not ticket.critical):
             self._raise(session, ticket, client, verdict, now, mail.message_id)
         return verdict
+
+    def _holds(self, verdict: Assessment, mail: Incoming, now: datetime, language: str,
+               tz: str) -> bool:
+        """True when triage with this client's language and time zone would give `verdict`.
+
+        The default language decides only a text with no letters to tell it by; the time
+        zone only where the client names a deadline ("до пятницы").
+        """
+        if language != self.settings["support.language"] and not verdict.language_from_text:
+            return False
+        if tz == self.settings["support.timezone"]:
+            return True
+        return verdict.client_deadline is None and self.triage.client_deadline(
+            mail.subject, mail.visible_text or mail.text, now, tz) is None
 
     def _first(self, session, ticket: Ticket, client: Client, verdict: Assessment, now) -> None:
         ticket.language = verdict.language

@@ -143,7 +143,10 @@ def is_participant(session: Session, ticket: Ticket, address: str, settings: Set
 
 def client_for(mail: Incoming, session: Session, settings: Settings, now: datetime) -> Client:
     """The sender's client record, created on first contact from address and display name."""
-    client = session.exec(select(Client).where(Client.email == mail.from_address)).first()
+    # Clients are only made here and flushed at once, so the look-up need not first write
+    # the message walked before (autoflush): that goes out with the next flush.
+    with session.no_autoflush:
+        client = session.exec(select(Client).where(Client.email == mail.from_address)).first()
     if client is None:
         client = Client(email=mail.from_address, name=mail.from_name,
                         internal=settings.is_internal(mail.from_address), created_at=now,

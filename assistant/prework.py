@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -21,7 +21,7 @@ from assistant.budget import cpu_budget
 from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.intake import Incoming
-from assistant.triage import Assessment
+from assistant.triage import Assessment, Triage
 
 log = logging.getLogger("assistant.prework")
 
@@ -42,11 +42,15 @@ class Understood:
 class Understanding:
     """Turns raw messages into Understood values, in a worker when that pays."""
 
-    def __init__(self, settings: Settings, workers: int | None = None):
+    def __init__(self, settings: Settings, workers: int | None = None,
+                 triage: Callable[[], Triage] | None = None):
+        """`triage` gives the process's own Triage, so reading in-process builds no second
+        set of pipelines and rules beside the one the rest of the daemon uses."""
         self.settings = settings
         self.workers = settings["performance.workers"] if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         self._local = None
+        self._triage = triage
 
     def understand(self, raws: list[bytes], now: datetime) -> Iterator[Understood]:
         """One Understood value per raw message, in order; never raises, never stops short.
@@ -88,7 +92,7 @@ class Understanding:
 
     def _in_process(self, raws: Iterable[bytes], now: datetime) -> Iterator[Understood]:
         if self._local is None:
-            self._local = _Reader(self.settings)
+            self._local = _Reader(self.settings, self._triage() if self._triage else None)
         for raw in raws:
             yield self._local.read(raw, now)
 
@@ -101,11 +105,10 @@ class Understanding:
 class _Reader:
     """Parse plus triage with the settings' defaults; one per process."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, triage: Triage | None = None):
         from assistant.language import Pipelines
-        from assistant.triage import Triage
         self.settings = settings
-        self.triage = Triage(settings, Pipelines())
+        self.triage = triage or Triage(settings, Pipelines())
         self.own = settings.support_addresses
         self.max_attachment = int(settings["storage.max_attachment_mb"] * 2**20)
         self.max_message = int(settings["storage.max_message_mb"] * 2**20)

@@ -47,6 +47,8 @@ class Assessment:
     impact: Grade = Grade("user")       # who is hurt, and the words that said so
     urgency: Grade = Grade("none")      # how soon, and the words that said so
     works_now: bool = False             # the client says it works ("Спасибо, всё заработало!")
+    # False when the text had no letters to tell its language by and the default was taken.
+    language_from_text: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class _Prepared:
     language: str
     head: str
     texts: dict[str, str]           # language → the text its pipeline reads
+    language_from_text: bool = True
 
 
 class _LanguageRules:
@@ -139,7 +142,8 @@ class Triage:
             reasons=tuple(reasons + category_reasons), category=category, owner=owner,
             client_deadline=deadline.due if deadline else None,
             impact=severity.impact, urgency=severity.urgency,
-            works_now=any(m.rule.concern == "replies" for m in matches))
+            works_now=any(m.rule.concern == "replies" for m in matches),
+            language_from_text=prepared.language_from_text)
 
     def _category(self, matches: list[Match], critical: bool) -> tuple[str, list[Reason]]:
         hits: dict[str, list[Match]] = {}
@@ -154,6 +158,16 @@ class Triage:
         best = min(hits, key=lambda name: (-len(hits[name]), self._precedence.get(name, 9), name))
         first = hits[best][0]
         return best, [Reason(_rule_name(first), first.text, f"category: {best}")]
+
+    @staticmethod
+    def client_deadline(subject: str, text: str, now: datetime, tz: str) -> datetime | None:
+        """The deadline triage would read from this message in `tz` (aware UTC), or None.
+
+        The time zone changes an assessment only through such a deadline, so a verdict
+        made in another zone that found none holds when this finds none either.
+        """
+        found = find_client_deadline(_head(subject, text), now, tz)
+        return found.due if found else None
 
     def works_now(self, text: str, lang: str) -> str | None:
         """The client's words saying it works now, or None: "всё заработало"."""
@@ -171,8 +185,12 @@ class Triage:
         return self.owners.default
 
 
+def _head(subject: str, text: str) -> str:
+    return f"{subject}\n{text[:TRIAGE_CHARS]}"
+
+
 def _prepare(item: TriageInput) -> _Prepared:
-    head = f"{item.subject}\n{item.text[:TRIAGE_CHARS]}"
+    head = _head(item.subject, item.text)
     counts = letter_counts(head[:DETECT_CHARS])
     cyrillic, latin = counts
     language = language_from_counts(cyrillic, latin, head, item.default_language)
@@ -181,7 +199,8 @@ def _prepare(item: TriageInput) -> _Prepared:
     texts = {language: readable}
     if other_language_present(head, language, counts):
         texts["en" if language == "ru" else "ru"] = head
-    return _Prepared(language=language, head=head, texts=texts)
+    return _Prepared(language=language, head=head, texts=texts,
+                     language_from_text=bool(cyrillic or latin))
 
 
 def _rule_name(match: Match) -> str:

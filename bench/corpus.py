@@ -31,15 +31,16 @@ CRITICAL_RU = "Отгрузка остановилась, склад стоит,
 CRITICAL_EN = "Shipments have stopped: the warehouse cannot post any delivery note."
 
 
-def message(number: int, rng: random.Random) -> bytes:
-    """One message; the mix follows the measured corpus (5 % with 100 KB–2 MB attachments)."""
+def message(number: int, rng: random.Random, senders: int = 3000) -> bytes:
+    """One message; the mix follows the measured corpus (5 % with 100 KB–2 MB attachments).
+    Message `number` comes from client number % `senders`, so clients write again."""
     russian = rng.random() < 0.6
     sentences = RU if russian else EN
     body = " ".join(rng.choice(sentences) for _ in range(rng.randint(2, 8)))
     if rng.random() < 1 / 30:
         body = (CRITICAL_RU if russian else CRITICAL_EN) + " " + body
     body += "\n\n" + ("С уважением,\nКлиент" if russian else "Best regards,\nClient") + "\n"
-    sender = f"client{number % 3000}@company{number % 300}.example"
+    sender = f"client{number % senders}@company{number % senders % 300}.example"
     subject = body.split(".")[0][:60]
     when = format_datetime(datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=number))
     kind = rng.random()

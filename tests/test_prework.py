@@ -7,7 +7,7 @@ import signal
 
 from sqlmodel import select
 
-from assistant.models import Attachment, Ticket
+from assistant.models import Attachment, Client, Ticket
 from assistant.prework import Understanding
 from assistant.sources import RawMail
 from support import make_app, mail
@@ -71,3 +71,46 @@ def test_a_worker_that_dies_loses_no_mail(tmp_path):
                                         .understand([r], app.clock()).__next__().digest
                                         for r in raws[1:]]
     understanding.close()
+
+
+RETURNING = [   # (the second mail's subject, body): what a returning client writes
+    ("12345", "67890"),                                      # no letters: their language decides
+    ("Отчёт", "Нужно до конца дня, иначе не сдадим отчёт."),   # a deadline: their time zone decides
+    ("Invoice", "Please fix the invoice template by Friday."),
+    ("Export", "Hi, the export to CSV drops the last column."),
+    ("Отгрузка", "Отгрузка остановилась, склад стоит!"),
+    ("Urgent", "Need it by noon tomorrow, the report fails."),
+]
+
+
+def returning_clients() -> list[bytes]:
+    """Clients who wrote first in English from UTC+5, then write again."""
+    from email.utils import format_datetime
+    from datetime import timedelta, timezone
+    from support import MONDAY_10
+    plus5 = format_datetime(MONDAY_10.astimezone(timezone(timedelta(hours=5)))).encode()
+    raws = []
+    for number, (subject, body) in enumerate(RETURNING):
+        sender = f"r{number}@y.example"
+        first = mail(msgid=f"first{number}@y.example", sender=sender, subject="Hello",
+                     body="Hi, how do I change the logo on the invoice?")
+        raws.append(first.replace(format_datetime(MONDAY_10).encode(), plus5))
+        raws.append(mail(msgid=f"again{number}@y.example", sender=sender, subject=subject, body=body))
+    return raws
+
+
+def test_returning_clients_get_the_tickets_a_full_reassessment_would_give(tmp_path, monkeypatch):
+    # The worker assesses with the settings' language and time zone; a client whose own
+    # differ must get what triage with theirs says, whether or not it is assessed again.
+    quick = make_app(tmp_path / "quick", performance__workers=0)
+    quick.import_mail(RawMail(str(i), r) for i, r in enumerate(returning_clients()))
+    from assistant.assessment import Assessor
+    monkeypatch.setattr(Assessor, "_holds", lambda *args: False)
+    full = make_app(tmp_path / "full", performance__workers=0)
+    full.import_mail(RawMail(str(i), r) for i, r in enumerate(returning_clients()))
+    assert tickets_of(quick) == tickets_of(full)
+    languages = [t[4] for t in tickets_of(full)]
+    assert languages[2] == "en", "a mail with no letters is in the client's language"
+    with full.store.session() as session:
+        zones = {c.timezone for c in session.exec(select(Client))}
+    assert zones == {"Etc/GMT-5"}, "the clients' own time zone was taken from their Date"
