@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assistant import config, logformat, views
 from assistant.app import App
-from assistant.errors import AssistantError, ConfigError, NotFound, Rejected
+from assistant.errors import AssistantError, ConfigError, NotFound, Rejected, crash_reason
 from assistant.models import utcnow
 
 log = logging.getLogger("assistant.cli")
@@ -176,9 +176,8 @@ def cmd_parse(app: App, args) -> int:
             raw = sys.stdin.buffer.read() if name == "-" else _read(name)
             understood = app.understand(raw, name)
         except Exception as exc:  # noqa: BLE001 - one file's failure is that file's line
-            reason = str(exc) if isinstance(exc, AssistantError) else \
-                f"internal error: {type(exc).__name__}: {exc}"
-            reason = reason.splitlines()[0] if reason else type(exc).__name__
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0] \
+                if isinstance(exc, AssistantError) else crash_reason(exc)
             print(f"assistant: {name}: {reason}", file=sys.stderr)
             if args.json:
                 print(json.dumps({"file": name, "error": reason}, ensure_ascii=False))

@@ -43,3 +43,13 @@ class Rejected(AssistantError):
 
 class Stale(Rejected):
     """Someone else changed the draft after it was read: read it again, then decide."""
+
+
+def crash_reason(exc: BaseException, doing: str = "") -> str:
+    """One line, at most 500 characters, for an exception nobody raised on purpose.
+
+    >>> crash_reason(KeyError("ı"), "reading the message")
+    "internal error while reading the message: KeyError: 'ı'"
+    """
+    where = f" while {doing}" if doing else ""
+    return f"internal error{where}: {type(exc).__name__}: {exc}".splitlines()[0][:500]

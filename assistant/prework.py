@@ -19,7 +19,7 @@ from datetime import datetime
 from assistant import intake
 from assistant.budget import cpu_budget
 from assistant.config import Settings
-from assistant.errors import Unparseable
+from assistant.errors import Unparseable, crash_reason
 from assistant.intake import Incoming
 from assistant.triage import Assessment, Triage
 
@@ -126,7 +126,7 @@ class _Reader:
             return Understood(digest, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one message's crash is that message's fate
             log.exception("prework: reading %s failed", digest[:12])
-            return Understood(digest, error=crash_reason(exc))
+            return Understood(digest, error=crash_reason(exc, "reading the message"))
         return Understood(digest, _lighter(mail), verdict)
 
     def _read(self, raw: bytes, now: datetime) -> tuple[Incoming, Assessment | None]:
@@ -138,16 +138,6 @@ class _Reader:
                 default_language=self.settings["support.language"],
                 tz=self.settings["support.timezone"])
         return mail, verdict
-
-
-def crash_reason(exc: BaseException) -> str:
-    """A one-line reason for a message whose reading raised something unexpected.
-
-    >>> crash_reason(KeyError("ı"))
-    "internal error while reading the message: KeyError: 'ı'"
-    """
-    text = f"internal error while reading the message: {type(exc).__name__}: {exc}"
-    return text.splitlines()[0][:500]
 
 
 def _lighter(mail: Incoming) -> Incoming:

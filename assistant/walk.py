@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from assistant import conversation, intake
 from assistant.config import Settings
 from assistant.budget import cpu_budget
-from assistant.errors import BatchIncomplete, Unparseable
+from assistant.errors import BatchIncomplete, Unparseable, crash_reason
 from assistant.intake import Incoming
 from assistant.models import Fate, Message, Quarantine, RawMessage, Ticket, utcnow
 from assistant.prework import Understood
@@ -40,10 +40,11 @@ Clock = Callable[[], datetime]
 #   ticket      a reply joins its ticket; anything else opens one (client record on first contact)
 #   assess      triage: language, priority, category, deadlines (a reply may raise them)
 #   follow      what comes after a ticket changed: the acknowledgement draft, alerts
+STAGES = ("keep", "understand", "deduplicate", "intercept", "thread", "sort", "ticket", "assess", "follow")
+
+
 # `quarantine retry` of a message that ran out of time gives it this many times as long.
 RETRY_BUDGET_FACTOR = 10
-
-STAGES = ("keep", "understand", "deduplicate", "intercept", "thread", "sort", "ticket", "assess", "follow")
 
 
 @dataclass
@@ -125,7 +126,7 @@ class Walk:
         A savepoint keeps one message's failure from undoing the rest of the batch; an
         unexpected error quarantines the message with its reason instead of losing it.
         """
-        digest = understood.digest if understood else hashlib.sha256(raw).hexdigest()
+        digest = _digest(raw, understood)
         savepoint = session.begin_nested()
         try:
             outcome = self._walk(session, raw, digest, source, retry, understood)
@@ -260,10 +261,9 @@ class Walk:
             return _headers_only(raw, own, self.max_message_bytes)
 
     def _quarantine_after_crash(self, session, raw, digest, source, exc) -> Outcome:
-        reason = f"internal error while processing: {type(exc).__name__}: {exc}".splitlines()[0]
         if session.get(RawMessage, digest) is None:
             self._keep(session, raw, digest)
-        return quarantine(session, digest, reason[:500], source, self.clock())
+        return quarantine(session, digest, crash_reason(exc, "processing"), source, self.clock())
 
 
 class _Known:
