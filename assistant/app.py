@@ -66,11 +66,11 @@ class App:
     @cached_property
     def assessor(self):
         from assistant.assessment import Assessor
-        # Inside the walk only a note is made; the letters are written after the commit.
+        # Inside the walk only a note is made; the letters are written after the commit:
+        # on-call alerts by `follow.acknowledge_due` (oncall.py), owner requests by `pending`.
         return Assessor(
             self.settings, self.triage, self.sla,
-            on_critical=lambda session, ticket, now: self.pending.record(
-                session, ticket, "critical_alert", now),
+            on_critical=lambda session, ticket, now: self.follow.on_critical(session, ticket, now),
             on_access=lambda session, ticket, owner, now: self.pending.record(
                 session, ticket, "access_request", now, detail=owner))
 
@@ -78,8 +78,6 @@ class App:
     def pending(self):
         from assistant.pending import PendingNotices
         return PendingNotices(self.store, self.clock, {
-            "critical_alert": lambda session, ticket, _detail, now:
-                self.follow.on_critical(session, ticket, now),
             "access_request": lambda session, ticket, owner, now:
                 self.follow.access.ask(session, ticket, owner, now)})
 

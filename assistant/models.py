@@ -183,14 +183,14 @@ class Quarantine(SQLModel, table=True):
 class PendingNotice(SQLModel, table=True):
     """A letter to our own people that the walk decided on, written after its commit.
 
-    On-call alerts and owner approval requests used to be rendered inside the message's
-    transaction, so a broken template cost the client's mail its ticket. Now the walk only
-    records that one is due; `pending.PendingNotices.write_due` renders and queues it.
+    Owner approval requests used to be rendered inside the message's transaction, so a
+    broken template cost the client's mail its ticket. Now the walk only records that one
+    is due; `pending.PendingNotices.write_due` renders and queues it.
     """
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    kind: str                       # critical_alert | access_request
+    kind: str                       # access_request
     detail: str = ""                # access_request: the business owner's address
     state: str = Field(default="due", index=True)   # due | written | failed
     attempts: int = 0

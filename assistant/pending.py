@@ -1,10 +1,10 @@
 """Letters to our own people that the walk decided on, written once its transaction commits.
 
-The walk decides that on-call must hear of a critical ticket, or that a business owner
-must approve an access request, while it holds the message's transaction. Rendering and
-queueing that letter there would tie the client's ticket to a template: a broken
-`critical_alert` once quarantined a critical mail with no ticket at all. So the walk only
-records a PendingNotice, and `write_due` (run by the daemon after each batch) writes each
+The walk decides that a business owner must approve an access request while it holds the
+message's transaction. Rendering and queueing that letter there would tie the client's
+ticket to a template (a broken on-call template once quarantined a critical mail with no
+ticket at all; on-call alerts are now marked and written the same way by oncall.py). So
+the walk only records a PendingNotice, and `write_due` (run by the daemon after each batch) writes each
 in its own savepoint, retrying a failure a few times before it is shown to the operator
 as failed.
 """
