@@ -1,5 +1,5 @@
 """Lets `python -m assistant` stand in for the console script."""
 
-from assistant.cli import main
+from assistant.cli.commands import main
 
 raise SystemExit(main())

@@ -10,15 +10,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
-from assistant.models import utcnow
-from assistant.store import Store, open_store
+from assistant.store.models import utcnow
+from assistant.store.database import Store, open_store
 
 # The walk and intake pull in spaCy and the language pipelines (most of a second to
 # import): they are imported where mail is read, so `assistant tickets`, `outbox`,
 # `status` and `quarantine list` answer at once.
 if TYPE_CHECKING:
-    from assistant.sources import RawMail
-    from assistant.walk import Clock, Outcome, Tally, Walk
+    from assistant.transport.files import RawMail
+    from assistant.walk.pipeline import Clock, Outcome, Tally, Walk
 
 log = logging.getLogger("assistant.app")
 
@@ -40,32 +40,32 @@ class App:
 
     @cached_property
     def pipelines(self):
-        from assistant.language import Pipelines
+        from assistant.policy.language import Pipelines
         return Pipelines()
 
     @cached_property
     def triage(self):
-        from assistant.triage import Triage
+        from assistant.policy.triage import Triage
         return Triage(self.settings, self.pipelines)
 
     @cached_property
     def sla(self):
-        from assistant.sla import SlaBook
+        from assistant.policy.sla import SlaBook
         return SlaBook.load(self.settings.rules_dir)
 
     @cached_property
     def tone(self):
-        from assistant.tone import ToneChecker
+        from assistant.policy.tone import ToneChecker
         return ToneChecker(self.settings.rules_dir, self.pipelines)
 
     @cached_property
     def drafter(self):
-        from assistant.drafting import Drafter
+        from assistant.replies.render import Drafter
         return Drafter(self.settings.templates_dir, self.tone)
 
     @cached_property
     def assessor(self):
-        from assistant.assessment import Assessor
+        from assistant.tickets.assessment import Assessor
         # Inside the walk only a note is made; the letters are written after the commit:
         # on-call alerts by `follow.acknowledge_due` (oncall.py), owner requests by `pending`.
         return Assessor(
@@ -76,36 +76,36 @@ class App:
 
     @cached_property
     def pending(self):
-        from assistant.pending import PendingNotices
+        from assistant.replies.pending import PendingNotices
         return PendingNotices(self.store, self.clock, {
             "access_request": lambda session, ticket, owner, now:
                 self.follow.access.ask(session, ticket, owner, now)})
 
     @cached_property
     def follow(self):
-        from assistant.followup import FollowUps
+        from assistant.replies.followup import FollowUps
         return FollowUps(self)
 
     @cached_property
     def understanding(self):
-        from assistant.prework import Understanding
+        from assistant.walk.workers import Understanding
         return Understanding(self.settings, triage=lambda: self.triage)
 
     @cached_property
     def walk(self) -> Walk:
-        from assistant.walk import Walk
+        from assistant.walk.pipeline import Walk
         return Walk(self.settings, self.store, clock=self.clock, assessor=self.assessor,
                     follow_ups=self.follow.steps(), interceptors=self.follow.interceptors(),
                     after_commit=(self.pending.write_due,))
 
     @cached_property
     def drafts(self):
-        from assistant.drafts import Drafts
+        from assistant.desk.drafts import Drafts
         return Drafts(self)
 
     @cached_property
     def checkpoints(self):
-        from assistant.checkpoints import Checkpoints
+        from assistant.schedule.jobs import Checkpoints
         return Checkpoints(self)
 
     def schedules(self):
@@ -114,14 +114,14 @@ class App:
 
     @cached_property
     def desk(self):
-        from assistant.desk import Desk
+        from assistant.desk.tickets import Desk
         return Desk(self)
 
     def import_mail(self, mails: Iterable[RawMail],
                     progress: Callable[[], None] = lambda: None) -> Tally:
         """Walk every mail; commits once per batch so a crash loses at most an uncommitted batch,
         which a rerun reads again without doubling anything."""
-        from assistant.walk import Tally
+        from assistant.walk.pipeline import Tally
         tally = Tally()
         try:
             for batch in _batches(mails, BATCH):
@@ -138,7 +138,7 @@ class App:
 
     def understand(self, raw: bytes, name: str) -> dict:
         """What `parse --json` prints for one message; nothing is stored."""
-        from assistant import intake
+        from assistant.mail import intake
         mail = intake.parse(raw, own_addresses=self.settings.support_addresses,
                             max_attachment_bytes=int(self.settings["storage.max_attachment_mb"] * 2**20))
         verdict = self.triage.assess(mail.subject, mail.visible_text or mail.text,

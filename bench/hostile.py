@@ -36,7 +36,7 @@ def peak_mb() -> float:
 
 def understand(raw: bytes, triage, tone) -> str:
     """Parse, assess and tone-check one mail; the outcome in a few words."""
-    from assistant import intake
+    from assistant.mail import intake
     from assistant.errors import Unparseable
     try:
         mail = intake.parse(raw)
@@ -51,9 +51,9 @@ def understand(raw: bytes, triage, tone) -> str:
 
 def child(name: str) -> dict:
     from assistant.config import defaults
-    from assistant.language import Pipelines
-    from assistant.tone import ToneChecker
-    from assistant.triage import Triage
+    from assistant.policy.language import Pipelines
+    from assistant.policy.tone import ToneChecker
+    from assistant.policy.triage import Triage
     settings = defaults()
     pipelines = Pipelines()
     triage, tone = Triage(settings, pipelines), ToneChecker(settings.rules_dir, pipelines)

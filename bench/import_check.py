@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0)
     args = parser.parse_args()
 
-    from assistant import sources
+    from assistant.transport import files as sources
     from assistant.app import App
     from assistant.config import defaults
 

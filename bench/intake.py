@@ -67,7 +67,7 @@ def bare(port: int, password: str, folder: Path) -> dict:
 def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
     from assistant.app import App
     from assistant.config import defaults
-    from assistant.daemon import Daemon
+    from assistant.daemon.runner import Daemon
     secret = folder / "imap.secret"
     secret.write_text(password)
     settings = defaults().with_values(
@@ -81,7 +81,7 @@ def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
     app.walk.follow_ups, app.drafter.situations()
     # ... and its worker processes, started once per daemon (the bare chain's start-up is
     # not timed either): enough tiny messages to go to them rather than stay in-process.
-    from assistant.prework import IN_PROCESS_BELOW
+    from assistant.walk.workers import IN_PROCESS_BELOW
     warm = b"From: a@x.example\r\nSubject: warm up\r\n\r\nwarm up\r\n"
     list(app.understanding.understand([warm] * IN_PROCESS_BELOW, app.clock()))
     daemon = Daemon(app)
@@ -137,7 +137,7 @@ def _rate(runs: list[dict]) -> float:
 
 
 def measure(count: int, rounds: int, senders: int) -> int:
-    from assistant.mailserver import Dovecot
+    from assistant.demo.mailserver import Dovecot
     runs: dict[str, list[dict]] = {"ceiling": [], "bare": [], "workers=0": [], "workers=1": []}
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         Path(tmp).chmod(0o755)        # Dovecot's own users must be able to enter it

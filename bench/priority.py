@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import defaults
-from assistant.triage import Triage, TriageInput
+from assistant.policy.triage import Triage, TriageInput
 
 PRIORITIES = ("critical", "high", "normal", "low")
 HELD_ASIDE_PERCENT = 30

@@ -30,7 +30,7 @@ from pathlib import Path
 # Run from a source checkout without installing: the package sits beside bench/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant import intake  # noqa: E402
+from assistant.mail import intake  # noqa: E402
 
 HELD_PERCENT = 30
 LEADING_SHARE = 0.6

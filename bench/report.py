@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.app import App  # noqa: E402
 from assistant.config import Person, defaults  # noqa: E402
-from assistant.timetable import Readers  # noqa: E402
+from assistant.policy.timetable import Readers  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 OPEN = ("new", "open", "waiting", "held")

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.tone import KINDS, ToneChecker  # noqa: E402
+from assistant.policy.tone import KINDS, ToneChecker  # noqa: E402
 
 LABELLED = ROOT / "tests" / "data" / "tone_labelled.tsv"
 HELD_PERCENT = 30

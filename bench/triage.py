@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import defaults
-from assistant.triage import Triage, TriageInput
+from assistant.policy.triage import Triage, TriageInput
 
 RU = [
     "Добрый день!", "Здравствуйте, коллеги.", "С утра остановилась отгрузка, машины стоят у ворот.",

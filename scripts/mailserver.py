@@ -8,8 +8,8 @@ from pathlib import Path
 # Lets `python scripts/mailserver.py` work from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.mailserver import DEFAULT_PASSWORD, Dovecot  # noqa: E402
-from assistant.smtpsink import SmtpSink  # noqa: E402
+from assistant.demo.mailserver import DEFAULT_PASSWORD, Dovecot  # noqa: E402
+from assistant.demo.smtpsink import SmtpSink  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,9 @@ from typing import Callable
 import pytest
 
 from assistant.config import Settings, defaults
-from assistant.inbox import Backoff, Inbox
-from assistant.mailserver import Dovecot, dovecot_binary
-from assistant.smtpsink import SmtpSink
+from assistant.transport.imap import Backoff, Inbox
+from assistant.demo.mailserver import Dovecot, dovecot_binary
+from assistant.demo.smtpsink import SmtpSink
 
 def pytest_addoption(parser):
     parser.addoption(

@@ -13,7 +13,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from assistant import checkpoints, config, daemon
+from assistant import config
+from assistant.daemon import runner as daemon
+from assistant.schedule import jobs as checkpoints
 from assistant.app import App
 
 

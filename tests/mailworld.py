@@ -17,8 +17,8 @@ from email.utils import format_datetime
 from sqlmodel import select
 
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.models import Draft, OutboxMail, Ticket, TicketChange, WorkLogEntry
+from assistant.daemon.runner import Daemon
+from assistant.store.models import Draft, OutboxMail, Ticket, TicketChange, WorkLogEntry
 from support import CONSULTANT, Clock
 
 # What our own receiving server writes for mail that passed, or failed, DMARC.

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from assistant.app import App
 from assistant.config import Person
-from assistant.models import Draft, OutboxMail, Promise, Ticket
+from assistant.store.models import Draft, OutboxMail, Promise, Ticket
 from support import Clock, settings_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from email.policy import default as default_policy
 import pytest
 from sqlmodel import select
 
-from assistant.models import OutboxMail, Ticket
+from assistant.store.models import OutboxMail, Ticket
 from support import make_app, mail
 
 REQUEST = mail(subject="Доступ к бухгалтерии",

@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import select
 
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.models import Draft, OutboxMail
+from assistant.daemon.runner import Daemon
+from assistant.store.models import Draft, OutboxMail
 from support import CONSULTANT, mail
 
 CLIENT = "anna@romashka.example"

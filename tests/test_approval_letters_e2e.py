@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import cli
+from assistant.cli import commands as cli
 from assistant.errors import AssistantError, Rejected
-from assistant.models import Draft, Quarantine
+from assistant.store.models import Draft, Quarantine
 from mailworld import make_world, vouched
 
 SIGN_OFF = "Согласовано\n\nС уважением, Мария Иванова\nСлужба поддержки\n+7 (495) 123-45-67"

@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import select
 
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.rhythm import open_tickets
-from assistant.worklog import WorkLog
-from assistant.models import AlertSent, OutboxMail, ScheduleRun, Ticket
+from assistant.daemon.runner import Daemon
+from assistant.schedule.rhythm import open_tickets
+from assistant.tickets.worklog import WorkLog
+from assistant.store.models import AlertSent, OutboxMail, ScheduleRun, Ticket
 from scheduled import (
     deliver, drafts_of, make, open_ticket, promises_of, reports, rules_with, run, ticket,
 )

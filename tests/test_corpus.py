@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import htmltext, quoting
+from assistant.mail import htmltext, quoting
 from assistant.errors import Unparseable
-from assistant.intake import Incoming, parse
+from assistant.mail.intake import Incoming, parse
 
 MAIL = Path(__file__).parent / "mail"
 # CPython ships the MIME edge cases its own email package is tested against.

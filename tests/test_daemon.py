@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.app import App
-from assistant.daemon import Daemon
+from assistant.daemon.runner import Daemon
 from support import CONSULTANT, mail
 
 
@@ -147,7 +147,7 @@ def test_sigterm_finishes_the_current_step_and_exits_cleanly(tmp_path, mailbox_s
 
 def test_a_crash_between_storing_and_marking_done_leaves_nothing_unmarked(
         tmp_path, mailbox_settings, dovecot, mail_user, monkeypatch):
-    from assistant.inbox import Inbox
+    from assistant.transport.imap import Inbox
     for number in range(3):
         dovecot.append(mail_user, mail(msgid=f"u{number}@x.example", sender=f"u{number}@x.example"))
     app = App(mailbox_settings)

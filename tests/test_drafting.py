@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.drafting import Drafter, ReplyContext, choose_variant, clean_subject, trim_words
+from assistant.replies.render import Drafter, ReplyContext, choose_variant, clean_subject, trim_words
 from assistant.errors import TemplateError
-from assistant.tone import ToneChecker
+from assistant.policy.tone import ToneChecker
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2024, 11, 22, 9, 0, tzinfo=timezone.utc)          # 12:00 in Moscow

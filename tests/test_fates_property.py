@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant import sources
+from assistant.transport import files as sources
 from assistant.app import App
-from assistant.daemon import Daemon
+from assistant.daemon.runner import Daemon
 from support import CONSULTANT, Clock, settings_in
 
 HOSTILE_LETTERS = "ıİſiIéé\u0301\u0336\u200e\u200f\u202e\u05d0\u0627ДжЁ\ufeff\x00\x07«»!>"

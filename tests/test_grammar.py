@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant.grammar import duration, inflect, plural, when
+from assistant.replies.grammar import duration, inflect, plural, when
 
 # Friday 22 November 2024, 09:00 UTC = 12:00 in Moscow.
 NOW = datetime(2024, 11, 22, 9, 0, tzinfo=timezone.utc)

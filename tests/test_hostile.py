@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import hostile_mail
-from assistant import addresses, htmltext, intake, language, mimewalk, quoting, tnef
-from assistant.charsets import clean
+from assistant.mail import addresses, htmltext, intake, mimewalk, quoting, tnef
+from assistant.policy import language
+from assistant.mail.charsets import clean
 from assistant.config import defaults
 from assistant.errors import Unparseable
-from assistant.language import Pipelines
-from assistant.tone import ToneChecker
-from assistant.triage import Triage
+from assistant.policy.language import Pipelines
+from assistant.policy.tone import ToneChecker
+from assistant.policy.triage import Triage
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
 BOUNDED = settings(max_examples=150, deadline=None,

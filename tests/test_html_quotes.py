@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from assistant.intake import parse
+from assistant.mail.intake import parse
 
 NEW = "Спасибо, после обновления всё работает."
 

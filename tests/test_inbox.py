@@ -11,7 +11,7 @@ import pytest
 from imapclient import IMAPClient
 
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.inbox import Backoff, Cursor, Inbox
+from assistant.transport.imap import Backoff, Cursor, Inbox
 from fakeimap import FakeImap
 
 
@@ -116,7 +116,7 @@ def test_a_recreated_folder_is_read_again_from_the_start(dovecot, mail_user, set
     dovecot.append(mail_user, mail("after one"), folder="Support")
     dovecot.append(mail_user, mail("after two"), folder="Support")
 
-    with caplog.at_level(logging.WARNING, logger="assistant.inbox"):
+    with caplog.at_level(logging.WARNING, logger="assistant.transport.imap"):
         batch = inbox.fetch_new("Support", cursor)
 
     assert batch.reset and batch.uidvalidity != cursor.uidvalidity
@@ -164,7 +164,7 @@ def test_a_server_restart_mid_run_loses_nothing(private_dovecot, new_user, setti
     comeback = threading.Timer(1.0, private_dovecot.start)
     comeback.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="assistant.inbox"):
+        with caplog.at_level(logging.WARNING, logger="assistant.transport.imap"):
             batch = inbox.fetch_new("INBOX", cursor)
     finally:
         comeback.join()
@@ -225,7 +225,7 @@ def test_a_connection_that_keeps_dropping_mid_fetch_gives_up_without_half_a_mess
 
 
 def test_idle_is_issued_again_before_the_server_would_drop_it(inbox, monkeypatch):
-    monkeypatch.setattr("assistant.inbox.IDLE_RENEW_SECONDS", 0.2)
+    monkeypatch.setattr("assistant.transport.imap.IDLE_RENEW_SECONDS", 0.2)
     issued = []
     real_idle = IMAPClient.idle
     monkeypatch.setattr(IMAPClient, "idle", lambda self: issued.append(1) or real_idle(self))

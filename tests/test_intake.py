@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import authresults, htmltext, quoting
+from assistant.mail import authresults, htmltext, quoting
 from assistant.errors import Unparseable
-from assistant.intake import Incoming, decode_bytes, decode_header, parse
+from assistant.mail.intake import Incoming, decode_bytes, decode_header, parse
 
 MAIL = Path(__file__).parent / "mail"
 SUPPORT = frozenset({"support@example.com"})

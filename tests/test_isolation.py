@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.models import Fate
-from assistant.notices import Notices
-from assistant.triage import Triage
+from assistant.daemon.runner import Daemon
+from assistant.store.models import Fate
+from assistant.replies.notices import Notices
+from assistant.policy.triage import Triage
 from support import CONSULTANT, Clock, make_app, mail
 
 POISON = "POISON-PILL"
@@ -132,7 +132,7 @@ def test_a_mail_over_its_cpu_budget_is_quarantined_and_a_retry_reads_it(tmp_path
 
 
 def test_parse_json_prints_one_line_per_file_even_for_a_file_it_cannot_read(tmp_path, capsys):
-    from assistant import cli
+    from assistant.cli import commands as cli
     good, empty = tmp_path / "good.eml", tmp_path / "empty.eml"
     good.write_bytes(mail())
     empty.write_bytes(b"")
@@ -172,13 +172,13 @@ def test_a_broken_on_call_template_costs_the_critical_mail_nothing(tmp_path):
 
 def alerts_queued(app: App) -> list[int]:
     from sqlmodel import select
-    from assistant.models import OutboxMail
+    from assistant.store.models import OutboxMail
     with app.store.session() as session:
         return [a.ticket_id for a in session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()]
 
 
 def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
-    from assistant.models import OutboxMail
+    from assistant.store.models import OutboxMail
     from sqlmodel import select
     app = make_app(tmp_path)
     outcome = app.walk.process(critical_mail())

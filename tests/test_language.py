@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import doctest
 
-import assistant.language
-from assistant.language import (
+import assistant.policy.language
+from assistant.policy.language import (
     Pipelines, RuleMatcher, detect_language, is_transliterated, other_language_present, to_cyrillic,
 )
-from assistant.rulebook import PhraseRule
+from assistant.policy.rulebook import PhraseRule
 
 PIPELINES = Pipelines()
 
@@ -18,7 +18,7 @@ def rule(lang: str, *phrases: str) -> PhraseRule:
 
 
 def test_the_examples_in_the_module_hold():
-    assert doctest.testmod(assistant.language).failed == 0
+    assert doctest.testmod(assistant.policy.language).failed == 0
 
 
 def test_plain_russian_and_english():

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from assistant.smtpsink import SmtpSink
+from assistant.demo.smtpsink import SmtpSink
 
 
 def letter(to: str, subject: str = "Printer on fire") -> EmailMessage:

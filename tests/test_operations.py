@@ -14,14 +14,15 @@ from dataclasses import replace
 import pytest
 from sqlmodel import select
 
-from assistant import cli, health
+from assistant.cli import commands as cli
+from assistant.daemon import health
 from assistant.app import App
-from assistant.daemon import Daemon
+from assistant.daemon.runner import Daemon
 from assistant.errors import MailboxUnavailable
-from assistant.leases import Leases
-from assistant.mailserver import Dovecot, free_port
-from assistant.models import OutboxMail
-from assistant.smtpsink import SmtpSink
+from assistant.daemon.leases import Leases
+from assistant.demo.mailserver import Dovecot, free_port
+from assistant.store.models import OutboxMail
+from assistant.demo.smtpsink import SmtpSink
 from scheduled import make
 from support import CONSULTANT, Clock, mail, settings_in
 
@@ -203,7 +204,7 @@ def test_commands_that_need_no_language_pipeline_never_load_it(tmp_path):
     config = config_file(tmp_path)
     for command in (["tickets"], ["outbox"], ["status"], ["quarantine", "list"]):
         probe = ("import sys; from assistant import cli; cli.main(['--config', sys.argv[1], *sys.argv[2:]]);"
-                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk', 'assistant.intake')))")
+                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk.pipeline', 'assistant.mail.intake')))")
         out = subprocess.run([sys.executable, "-c", probe, config, *command], capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": ROOT}, timeout=60).stdout
         assert out.strip().splitlines()[-1] == "[]", command
@@ -215,7 +216,7 @@ def test_json_logs_give_one_object_per_line(tmp_path):
     events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert done.returncode == 1 and events
     assert {"time", "level", "logger", "message"} <= set(events[0])
-    assert any(e["logger"] == "assistant.daemon" and "mailbox unavailable" in e["message"] for e in events)
+    assert any(e["logger"] == "assistant.daemon.runner" and "mailbox unavailable" in e["message"] for e in events)
 
 
 def test_status_shows_mailbox_contact_queues_the_oldest_unsent_letter_and_leases(

@@ -7,10 +7,10 @@ from email.policy import default as default_policy
 
 import pytest
 
-from assistant.models import OutboxMail
-from assistant.outbox import Letter, Outbox, build
+from assistant.store.models import OutboxMail
+from assistant.transport.outbox import Letter, Outbox, build
 from support import SUPPORT, Clock, settings_in
-from assistant.store import open_store
+from assistant.store.database import open_store
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_a_long_russian_subject_arrives_word_for_word(outbox, smtp_sink, dovecot
 
 
 def test_the_operator_sees_a_failed_mail_and_can_send_it_again(tmp_path, smtp_sink):
-    from assistant.outboxdesk import OutboxDesk
+    from assistant.desk.outbox import OutboxDesk
     from support import make_app
     app = make_app(tmp_path, smtp__host=smtp_sink.host, smtp__port=smtp_sink.port,
                    smtp__security="none")

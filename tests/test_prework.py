@@ -7,9 +7,9 @@ import signal
 
 from sqlmodel import select
 
-from assistant.models import Attachment, Client, Ticket
-from assistant.prework import Understanding
-from assistant.sources import RawMail
+from assistant.store.models import Attachment, Client, Ticket
+from assistant.walk.workers import Understanding
+from assistant.transport.files import RawMail
 from support import make_app, mail
 
 
@@ -104,7 +104,7 @@ def test_returning_clients_get_the_tickets_a_full_reassessment_would_give(tmp_pa
     # differ must get what triage with theirs says, whether or not it is assessed again.
     quick = make_app(tmp_path / "quick", performance__workers=0)
     quick.import_mail(RawMail(str(i), r) for i, r in enumerate(returning_clients()))
-    from assistant.assessment import Assessor
+    from assistant.tickets.assessment import Assessor
     monkeypatch.setattr(Assessor, "_holds", lambda *args: False)
     full = make_app(tmp_path / "full", performance__workers=0)
     full.import_mail(RawMail(str(i), r) for i, r in enumerate(returning_clients()))

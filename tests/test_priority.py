@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from assistant.config import defaults
-from assistant.severity import priority_of
-from assistant.triage import Triage
+from assistant.policy.severity import priority_of
+from assistant.policy.triage import Triage
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 6, 10, 10, 0, tzinfo=MSK)      # a Wednesday morning
@@ -170,7 +170,7 @@ def _critical_ticket(folder):
     """A critical mail walked through a real app: the on-call alert's text and the ticket."""
     from email import message_from_bytes, policy
     from sqlmodel import select
-    from assistant.models import OutboxMail
+    from assistant.store.models import OutboxMail
     from scheduled import make, open_ticket
     from support import MONDAY_10, Clock, mail
     app = make(folder, Clock(MONDAY_10))
@@ -191,7 +191,7 @@ def test_the_on_call_alert_says_in_a_sentence_why_it_is_critical(tmp_path):
 
 
 def test_tickets_show_carries_impact_and_urgency_with_the_clients_words(tmp_path):
-    from assistant import views
+    from assistant.cli import views
     _, detail = _critical_ticket(tmp_path)
     assert detail["impact"]["level"] == "company" and detail["urgency"]["level"] == "now"
     assert {"rule": "scope/nobody", "text": "ни у одного"} in detail["impact"]["evidence"]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from assistant.config import Person
-from assistant.models import Draft, OutboxMail, Promise
+from assistant.store.models import Draft, OutboxMail, Promise
 from mailworld import make_world, rules_with_oncall
 
 # 02:45 on a Tuesday night in Moscow.

@@ -7,9 +7,9 @@ import pytest
 
 from assistant.config import defaults
 from assistant.errors import RuleError
-from assistant.quotemarks import marks_from
-from assistant.quoting import read_reply
-from assistant.rulebook import quote_marks
+from assistant.mail.quotemarks import marks_from
+from assistant.mail.quoting import read_reply
+from assistant.policy.rulebook import quote_marks
 
 RULES_DIR = defaults().rules_dir
 RULES = quote_marks(RULES_DIR)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.quoting import Reply, read_reply, unflow, visible_text
+from assistant.mail.quoting import Reply, read_reply, unflow, visible_text
 
 NEW = "Всё заработало, спасибо!"
 

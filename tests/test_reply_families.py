@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.quoting import read_reply, visible_text
+from assistant.mail.quoting import read_reply, visible_text
 
 NEW = "Экспорт всё ещё не работает, лог во вложении."
 OLD = "> Попробуйте выгрузить отчёт ещё раз.\n> Служба поддержки"

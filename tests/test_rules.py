@@ -8,10 +8,10 @@ import pytest
 
 from assistant.config import defaults
 from assistant.errors import RuleError
-from assistant.language import Pipelines, RuleMatcher
-from assistant.rulebook import (
+from assistant.policy.language import Pipelines, RuleMatcher
+from assistant.policy.rulebook import (
     LANGUAGES, PATTERN_CONCERNS, escalation_rules, owner_rules, phrase_rules, sla_rules)
-from assistant.tone import allowances
+from assistant.policy.tone import allowances
 
 RULES_DIR = defaults().rules_dir
 # Every folder of phrase rules: priority and category today, tone and whatever comes next.

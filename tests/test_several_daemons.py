@@ -23,8 +23,8 @@ from sqlmodel import select
 from assistant.app import App
 from assistant.config import Person, load
 from assistant.errors import Rejected
-from assistant.models import Draft, Lease, Message, OutboxMail, Quarantine, Ticket
-from assistant.smtpsink import SmtpSink
+from assistant.store.models import Draft, Lease, Message, OutboxMail, Quarantine, Ticket
+from assistant.demo.smtpsink import SmtpSink
 from support import Clock, mail
 
 pytestmark = pytest.mark.postgres

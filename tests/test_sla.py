@@ -10,7 +10,7 @@ import pytest
 
 from assistant.config import defaults
 from assistant.errors import RuleError
-from assistant.sla import SlaBook
+from assistant.policy.sla import SlaBook
 
 MSK = ZoneInfo("Europe/Moscow")
 RULES_DIR = defaults().rules_dir

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from assistant import store as store_module
+from assistant.store import database as store_module
 from assistant.app import App
-from assistant.models import Fate, Setting, Ticket
-from assistant.store import Store, open_store
+from assistant.store.models import Fate, Setting, Ticket
+from assistant.store.database import Store, open_store
 from support import Clock, mail, settings_in
 
 

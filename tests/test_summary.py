@@ -10,10 +10,10 @@ from email.policy import default as default_policy
 
 from sqlalchemy import text
 
-from assistant import cli
+from assistant.cli import commands as cli
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.worklog import WorkLog
+from assistant.daemon.runner import Daemon
+from assistant.tickets.worklog import WorkLog
 from scheduled import MANAGER, deliver, make, open_ticket
 from support import CONSULTANT, SUPPORT, Clock, mail
 

@@ -8,8 +8,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from assistant import cli, sources
-from assistant.models import Draft, Message, OutboxMail, Quarantine
+from assistant.cli import commands as cli
+from assistant.transport import files as sources
+from assistant.store.models import Draft, Message, OutboxMail, Quarantine
 from mailworld import make_world, rules_with_oncall, vouched
 from support import MONDAY_10, Clock
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import RuleError
-from assistant.language import RuleMatcher
-from assistant.tone import KINDS, ToneChecker
+from assistant.policy.language import RuleMatcher
+from assistant.policy.tone import KINDS, ToneChecker
 
 ROOT = Path(__file__).resolve().parent.parent
 RECALL_TARGET = 0.85

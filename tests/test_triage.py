@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant.config import defaults
-from assistant.sla import SlaBook
-from assistant.triage import Triage, TriageInput
+from assistant.policy.sla import SlaBook
+from assistant.policy.triage import Triage, TriageInput
 
 MSK = ZoneInfo("Europe/Moscow")
 # Wednesday 10 June 2026, 10:00 in Moscow.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.models import Message, Quarantine
+from assistant.store.models import Message, Quarantine
 from mailworld import make_world, vouched
 
 

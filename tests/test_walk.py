@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from assistant.models import Client, Fate, Message, Quarantine, RawMessage, Ticket
+from assistant.store.models import Client, Fate, Message, Quarantine, RawMessage, Ticket
 from support import SUPPORT, make_app, mail
 
 
@@ -154,7 +154,7 @@ def test_garbage_is_quarantined_with_its_reason_and_its_bytes_kept(app):
 
 
 def test_a_crash_inside_a_stage_quarantines_the_message_and_the_batch_goes_on(app, monkeypatch):
-    import assistant.conversation as conversation
+    import assistant.tickets.conversation as conversation
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -198,7 +198,7 @@ def test_a_client_writing_to_a_resolved_ticket_reopens_it(app):
 
 
 def test_import_counts_every_fate_and_they_add_up(app):
-    from assistant.sources import RawMail
+    from assistant.transport.files import RawMail
     raws = [mail(), mail(), mail(msgid="q2@romashka.example", In_Reply_To="<q1@romashka.example>"),
             mail(msgid="a1@x.example", Auto_Submitted="auto-replied"), b"\x00garbage"]
     tally = app.import_mail(RawMail(str(i), raw) for i, raw in enumerate(raws)).as_dict()
@@ -224,7 +224,7 @@ def test_a_client_in_another_time_zone_reads_times_in_their_own(app):
     assert detail["client_timezone"] == "Etc/GMT-5"
     app.follow.acknowledge_due()
     with app.store.session() as session:
-        from assistant.models import Draft
+        from assistant.store.models import Draft
         ack = session.exec(select(Draft)).one()
     due = ticket(app, outcome.ticket_id).first_response_due
     from zoneinfo import ZoneInfo

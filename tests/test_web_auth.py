@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from assistant.models import OutboxMail
+from assistant.store.models import OutboxMail
 from support import CONSULTANT
 from websupport import (BOSS, OPERATOR, browser, csrf_of, desk_app, link_in_outbox, path_of,
                         sign_in)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from assistant.app import App
-from assistant.daemon import Daemon
-from assistant.mailserver import free_port, wait_for_port
+from assistant.daemon.runner import Daemon
+from assistant.demo.mailserver import free_port, wait_for_port
 from support import CONSULTANT, mail
 
 CHROMIUM = Path("/usr/bin/chromium")

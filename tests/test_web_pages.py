@@ -9,7 +9,7 @@ from email.policy import SMTP
 import pytest
 from sqlmodel import select
 
-from assistant.models import OutboxMail, Promise, Ticket
+from assistant.store.models import OutboxMail, Promise, Ticket
 from support import CONSULTANT, MONDAY_10, mail
 from websupport import (ANNA, BOSS, OLEG, OPERATOR, PETR, browser, csrf_of, desk_app, load,
                         sign_in, two_tickets)

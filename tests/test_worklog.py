@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from assistant import cli
-from assistant.models import Message, WorkLogEntry
-from assistant.worklog import read_note
+from assistant.cli import commands as cli
+from assistant.store.models import Message, WorkLogEntry
+from assistant.tickets.worklog import read_note
 from scheduled import make, open_ticket
 from support import CONSULTANT, SUPPORT, Clock, mail
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from assistant.config import Person
-from assistant.models import OutboxMail
-from assistant.sources import RawMail
+from assistant.store.models import OutboxMail
+from assistant.transport.files import RawMail
 from assistant.web import create_app
 from support import CONSULTANT, Clock, make_app, mail
 

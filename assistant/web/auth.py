@@ -18,7 +18,7 @@ from datetime import timedelta
 from fastapi import APIRouter, BackgroundTasks, Request
 
 from assistant.errors import MailboxUnavailable
-from assistant.outbox import Letter
+from assistant.transport.outbox import Letter
 from assistant.web import i18n
 from assistant.web.pages import (LANG_COOKIE, back_to, current, desk, form_checked, language,
                                  render)

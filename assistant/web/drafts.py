@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from assistant.errors import Stale
-from assistant.followup import last_client_message
-from assistant.models import Ticket
+from assistant.replies.followup import last_client_message
+from assistant.store.models import Ticket
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, Viewer
 from assistant.web.queue import names

@@ -15,7 +15,7 @@ from sqlmodel import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.errors import NotFound, Rejected, Stale
-from assistant.models import Setting
+from assistant.store.models import Setting
 from assistant.web import auth, drafts, manager, operator, queue, ticket
 from assistant.web.pages import Desk, Forbidden, NotSignedIn, back_to, make_env, render
 from assistant.web.security import Csrf, headers

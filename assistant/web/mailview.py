@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from markupsafe import escape
 
-from assistant import intake
+from assistant.mail import intake
 from assistant.errors import NotFound
-from assistant.models import Attachment, Message
-from assistant.walk import raw_bytes
+from assistant.store.models import Attachment, Message
+from assistant.walk.pipeline import raw_bytes
 from assistant.web.security import clean_mail_html
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from assistant import trends
-from assistant.rhythm import AT_RISK, ON_TRACK, OVERDUE
-from assistant.summary import TimeWords
+from assistant.desk import trends
+from assistant.schedule.rhythm import AT_RISK, ON_TRACK, OVERDUE
+from assistant.schedule.summary import TimeWords
 from assistant.web import chart
 from assistant.web.pages import desk, language, render, require
 from assistant.web.people import CONSULTANT, MANAGER

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from assistant.outboxdesk import OutboxDesk
+from assistant.desk.outbox import OutboxDesk
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import OPERATOR
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, Index, update
 from sqlmodel import Field, Session, SQLModel, delete, select
 
-from assistant.models import UTCDateTime
-from assistant.store import Store
+from assistant.store.models import UTCDateTime
+from assistant.store.database import Store
 
 
 def _when(nullable: bool = True):

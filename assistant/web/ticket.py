@@ -5,16 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from assistant import promises, worklog
-from assistant.cli import situation_values
+from assistant.tickets import promises, worklog
+from assistant.cli.commands import situation_values
 from assistant.errors import NotFound
-from assistant.models import PRIORITIES, Attachment, Message, Status
+from assistant.store.models import PRIORITIES, Attachment, Message, Status
 from assistant.web import mailview
 from assistant.web.pages import Forbidden, back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, MANAGER, Viewer
 from assistant.web.queue import names
 from assistant.web.security import DOWNLOAD_POLICY, headers, mail_policy
-from assistant.worklog import WorkLog
+from assistant.tickets.worklog import WorkLog
 
 router = APIRouter()
 

@@ -1,0 +1,1 @@
+"""The long-running process: its loop, its leases with other daemons, its health line."""

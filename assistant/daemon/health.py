@@ -1,0 +1,114 @@
+"""`assistant status`: what an operator or a container probe needs to know, in one look."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
+from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
+
+CONTACT = "contact:"                    # Setting key prefix the daemon writes (daemon.CONTACT)
+STALE_LETTER = timedelta(hours=1)       # a letter waiting longer than this is a problem
+
+
+@dataclass
+class Health:
+    """The daemon's state as the database shows it; `problems` empty means healthy."""
+
+    mailbox: str | None
+    last_contact: datetime | None
+    queues: dict[str, int]
+    oldest_unsent: dict | None
+    leases: list[dict]
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"healthy": not self.problems, "problems": self.problems,
+                "mailbox": self.mailbox,
+                "last_contact": self.last_contact.isoformat() if self.last_contact else None,
+                "queues": self.queues, "oldest_unsent": self.oldest_unsent, "leases": self.leases}
+
+
+def check(app) -> Health:
+    """Read the health from the database; needs no mail server and no language pipeline."""
+    settings, now = app.settings, utcnow()
+    mailbox = mailbox_lease(settings) if settings["imap.host"] else None
+    with app.store.session() as session:
+        contact = session.get(Setting, CONTACT + mailbox) if mailbox else None
+        health = Health(
+            mailbox=mailbox.removeprefix("mailbox:") if mailbox else None,
+            last_contact=datetime.fromisoformat(contact.value) if contact and contact.value else None,
+            queues=_queues(session), oldest_unsent=_oldest(session, now),
+            leases=[_lease(row, now) for row in session.exec(select(Lease).order_by(Lease.name))])
+    health.problems = _problems(health, mailbox, now)
+    return health
+
+
+def _queues(session: Session) -> dict[str, int]:
+    counts = dict(session.exec(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all())
+    return {
+        "outbox_queued": counts.get("queued", 0), "outbox_sending": counts.get("sending", 0),
+        "outbox_failed": counts.get("failed", 0), "outbox_uncertain": counts.get("uncertain", 0),
+        "outbox_blocked": counts.get("blocked", 0),
+        "drafts_pending": _count(session, Draft.status == "pending"),
+        "quarantine": _count(session, Quarantine.resolved_at.is_(None)),
+        "acknowledgements_due": _count(session, Ticket.acknowledgement == "due"),
+    }
+
+
+def _count(session: Session, condition) -> int:
+    table = condition.left.table
+    return session.exec(select(func.count()).select_from(table).where(condition)).one()
+
+
+def _oldest(session: Session, now: datetime) -> dict | None:
+    row = session.exec(select(OutboxMail).where(OutboxMail.status.in_(("queued", "sending")))
+                       .order_by(OutboxMail.created_at, OutboxMail.id).limit(1)).first()
+    if row is None:
+        return None
+    return {"id": row.id, "kind": row.kind, "to": row.recipients, "created": row.created_at.isoformat(),
+            "waiting_seconds": max(0, int((now - row.created_at).total_seconds())),
+            "attempts": row.attempts, "error": row.last_error}
+
+
+def _lease(row: Lease, now: datetime) -> dict:
+    return {"name": row.name, "holder": row.holder, "expires": row.expires_at.isoformat(),
+            "live": row.expires_at >= now}
+
+
+def _problems(health: Health, mailbox: str | None, now: datetime) -> list[str]:
+    problems = []
+    live = {lease["name"] for lease in health.leases if lease["live"]}
+    if not any(name.startswith(PROCESS_PREFIX) for name in live):
+        problems.append("no daemon is running")
+    elif mailbox and mailbox not in live:
+        problems.append("no daemon reads the mailbox")
+    oldest = health.oldest_unsent
+    if oldest and oldest["waiting_seconds"] > STALE_LETTER.total_seconds():
+        why = f": {oldest['error']}" if oldest["error"] else ""
+        problems.append(f"mail {oldest['id']} has waited {oldest['waiting_seconds'] // 60} minutes{why}")
+    return problems
+
+
+def text(health: Health) -> str:
+    """The health as an operator reads it on a terminal."""
+    contact = health.last_contact.isoformat(timespec="seconds") if health.last_contact else "never"
+    lines = [f"status: {'healthy' if not health.problems else 'needs attention'}"]
+    lines += [f"  problem: {problem}" for problem in health.problems]
+    if health.mailbox:
+        lines.append(f"mailbox {health.mailbox}: last contact {contact}")
+    lines.append("queues: " + ", ".join(f"{name.replace('_', ' ')} {count}"
+                                        for name, count in health.queues.items()))
+    oldest = health.oldest_unsent
+    if oldest:
+        lines.append(f"oldest unsent: mail {oldest['id']} ({oldest['kind']}) to {oldest['to']}, "
+                     f"waiting {oldest['waiting_seconds'] // 60} min"
+                     + (f", last error: {oldest['error']}" if oldest["error"] else ""))
+    for lease in health.leases:
+        state = "held until" if lease["live"] else "expired"
+        lines.append(f"lease {lease['name']}: {lease['holder']}, {state} {lease['expires']}")
+    return "\n".join(lines)

@@ -1,0 +1,208 @@
+"""Who does what when several daemons share one database: leases with a heartbeat, and a
+file lock that keeps a second daemon off a SQLite file.
+
+A lease is a row naming a piece of work (`mailbox:<account>`, `schedule`) and the process
+holding it until `expires_at`. Taking one is a single conditional UPDATE (or an INSERT
+when the row is new), so two daemons asking at once never both get it, on SQLite or
+PostgreSQL. The holder renews its leases every third of their length from a heartbeat
+thread, so a long batch never lets one lapse; a daemon killed with SIGKILL stops renewing,
+and another takes the work over once the lease has expired: within `daemon.lease_seconds`.
+
+Times here are the machine's real clock, not the assistant's business clock: a lease is
+about whether a process is alive, never about the date. Several machines must keep their
+clocks in step (NTP) to well under the lease length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from assistant.errors import ConfigError
+from assistant.store.models import Lease, utcnow
+from assistant.store.database import Store
+
+log = logging.getLogger("assistant.daemon.leases")
+
+SCHEDULE = "schedule"
+PROCESS_PREFIX = "process:"
+
+_identity: tuple[int, str] | None = None
+
+
+def process_id() -> str:
+    """This process's name in leases and outbox claims, e.g. "mail1:4242:9f3a1c"."""
+    global _identity
+    # Worked out again after a fork: a worker process is not its parent.
+    if _identity is None or _identity[0] != os.getpid():
+        _identity = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
+    return _identity[1]
+
+
+def mailbox_lease(settings) -> str:
+    """The lease of reading a mailbox, e.g. "mailbox:support@example.com@imap.example.com"."""
+    return f"mailbox:{settings['imap.username']}@{settings['imap.host']}"
+
+
+class Leases:
+    """The leases one process takes, renews and gives back."""
+
+    def __init__(self, store: Store, seconds: float = 30, holder: str | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.store = store
+        self.length = timedelta(seconds=seconds)
+        self.holder = holder or process_id()
+        self.clock = clock
+        self.held: set[str] = set()
+        self._lock = threading.Lock()     # the heartbeat thread renews what the loop takes
+
+    @property
+    def presence(self) -> str:
+        """The lease saying this process is alive (its outbox claims are not orphans)."""
+        return PROCESS_PREFIX + self.holder
+
+    def take(self, name: str) -> bool:
+        """Take or renew `name`; True when this process holds it now."""
+        now = self.clock()
+        with self._lock:
+            got = self._update(name, now) or self._insert(name, now)
+            if got and name not in self.held:
+                log.info("leases: %s now held by %s", name, self.holder)
+            elif not got and name in self.held:
+                log.warning("leases: %s was taken over by another daemon", name)
+            (self.held.add if got else self.held.discard)(name)
+            return got
+
+    def _update(self, name: str, now: datetime) -> bool:
+        # One statement: it reads and writes the row under the database's own lock, so of
+        # two daemons asking at the same moment only one sees the old holder's lease lapsed.
+        with self.store.session() as session:
+            result = session.execute(
+                update(Lease).where(Lease.name == name)
+                .where((Lease.holder == self.holder) | (Lease.expires_at < now))
+                .values(holder=self.holder, expires_at=now + self.length))
+            return result.rowcount == 1
+
+    def _insert(self, name: str, now: datetime) -> bool:
+        try:
+            with self.store.session() as session:
+                session.add(Lease(name=name, holder=self.holder, acquired_at=now,
+                                  expires_at=now + self.length))
+            return True
+        except IntegrityError:     # another daemon holds it (or took it a moment ago)
+            return False
+
+    def renew(self) -> list[str]:
+        """Renew every lease held; returns the names lost to another daemon meanwhile."""
+        return [name for name in sorted(self.held) if not self.take(name)]
+
+    def release(self, name: str) -> None:
+        with self._lock, self.store.session() as session:
+            session.execute(delete(Lease).where(Lease.name == name, Lease.holder == self.holder))
+            self.held.discard(name)
+
+    def release_all(self) -> None:
+        """Give everything back, so another daemon need not wait for the leases to expire."""
+        for name in sorted(self.held):
+            with contextlib.suppress(Exception):   # stopping anyway; expiry frees it later
+                self.release(name)
+
+    def forget_all(self) -> None:
+        """Drop every lease, whoever holds it: only when no other daemon can be running."""
+        with self._lock, self.store.session() as session:
+            session.execute(delete(Lease))
+            self.held.clear()
+
+    def alive(self) -> set[str]:
+        """The processes whose presence lease has not expired."""
+        with self.store.session() as session:
+            names = session.exec(select(Lease.name).where(
+                Lease.name.startswith(PROCESS_PREFIX), Lease.expires_at >= self.clock())).all()
+        return {name.removeprefix(PROCESS_PREFIX) for name in names}
+
+    def rows(self) -> list[Lease]:
+        """Every lease in the database, expired ones too (for `assistant status`)."""
+        with self.store.session() as session:
+            return list(session.exec(select(Lease).order_by(Lease.name)).all())
+
+
+class Heartbeat:
+    """A thread renewing a process's leases every third of their length until stopped."""
+
+    def __init__(self, leases: Leases, on_lost: Callable[[list[str]], None] = lambda lost: None):
+        self.leases = leases
+        self.on_lost = on_lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+
+    def start(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        every = self.leases.length.total_seconds() / 3
+        while not self._stop.wait(every):
+            try:
+                lost = self.leases.renew()
+            except Exception as exc:  # noqa: BLE001 - the database may be away for a moment
+                log.warning("leases: could not renew (%s)", str(exc).splitlines()[0])
+                continue
+            if lost:
+                self.on_lost(lost)
+
+
+class SingleDaemon:
+    """On SQLite, a lock file beside the database that only one daemon can hold.
+
+    An `fcntl` lock belongs to the open file: the kernel drops it when the process ends
+    in any way, SIGKILL included, so a stale lock file never blocks a restart.
+    """
+
+    def __init__(self, database_url: str):
+        path = database_url.partition(":///")[2]
+        self.path = Path(path + ".lock") if database_url.startswith("sqlite") and path \
+            and path != ":memory:" else None
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> "SingleDaemon":
+        if self.path is None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "another process"
+            handle.close()
+            raise ConfigError(
+                f"another daemon ({other}) already runs on {self.path.with_suffix('')}; "
+                f"stop it first, or use PostgreSQL to run several") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()     # closing drops the lock
+            self._file = None

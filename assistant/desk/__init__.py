@@ -1,0 +1,1 @@
+"""What consultants and operators see and do, shared by the command line and the web."""

@@ -1,0 +1,110 @@
+"""Drafts at the consultant's desk: list, show, write from a template, edit, approve, reject."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from assistant.replies import approval
+from assistant.errors import NotFound, Rejected
+from assistant.store.models import Client, Draft, Ticket
+
+
+class Drafts:
+    def __init__(self, app):
+        self.app = app
+
+    def rows(self, include_done: bool = False) -> list[dict]:
+        with self.app.store.session() as session:
+            query = select(Draft, Ticket, Client).join(Ticket, Ticket.id == Draft.ticket_id).join(
+                Client, Client.id == Ticket.client_id)
+            if not include_done:
+                query = query.where(Draft.status == "pending")
+            rows = session.exec(query.order_by(Draft.id)).all()
+        return [{"id": d.id, "ticket": t.id, "ref": t.ref, "situation": d.situation,
+                 "language": d.language, "status": d.status, "client": c.email,
+                 "subject": d.subject, "findings": len(json.loads(d.findings)),
+                 "consultant": d.consultant} for d, t, c in rows]
+
+    def of_ticket(self, ticket_id: int) -> list[dict]:
+        """Every draft of a ticket, newest first, as `show` describes them."""
+        with self.app.store.session() as session:
+            ids = session.exec(select(Draft.id).where(Draft.ticket_id == ticket_id)
+                               .order_by(Draft.id.desc())).all()
+        return [self.show(number) for number in ids]
+
+    def show(self, number: int) -> dict:
+        with self.app.store.session() as session:
+            draft = approval.get_draft(session, number)
+        return {"id": draft.id, "ticket": draft.ticket_id, "situation": draft.situation,
+                "version": approval.version_of(draft), "send_anyway": draft.send_anyway,
+                "language": draft.language, "template": draft.template, "status": draft.status,
+                "subject": draft.subject, "text": draft.text,
+                "findings": json.loads(draft.findings), "consultant": draft.consultant,
+                "edited_by": draft.edited_by, "decided_by": draft.decided_by}
+
+    def new(self, ticket_id: int, situation: str, **extra) -> dict:
+        """Draft `situation` for a ticket from its templates; the consultant is asked to approve."""
+        now = self.app.clock()
+        with self.app.store.session() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise NotFound(f"no ticket #{ticket_id}")
+            offered = self.app.drafter.reply_situations()
+            if situation not in offered:
+                raise Rejected(f"no such situation {situation!r}; one of: " + ", ".join(offered)
+                               + ("" if situation != "manager_summary"
+                                  else " (the manager summary is `assistant report`)"))
+            follow = self.app.follow
+            ticket.assignee = ticket.assignee or follow.pick_consultant(session, ticket)
+            draft = follow.make_draft(session, ticket, situation, now, extra)
+            follow.ask_approval(session, draft, None, now)
+            number = draft.id
+        return self.show(number)
+
+    def edit(self, number: int, text: str, who: str, expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("edit", text), who, expected)
+
+    def approve(self, number: int, who: str, anyway: bool = False,
+                expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("anyway" if anyway else "approve"), who,
+                            expected)
+
+    def reject(self, number: int, who: str, expected: str | None = None) -> str:
+        return self._decide(number, approval.Verdict("reject"), who, expected)
+
+    def _decide(self, number: int, verdict: approval.Verdict, who: str,
+                expected: str | None = None) -> str:
+        with self.app.store.session() as session:
+            draft = approval.get_draft(session, number)
+            approval.check_version(draft, expected)
+            return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+
+    def act(self, number: int, action: str, text: str, who: str, expected: str | None) -> str:
+        """A button of the desk page on the text it shows: save, approve, anyway or reject.
+
+        The same rules as approval by mail: an edited text is checked again, and one with
+        tone findings is held unless the consultant says "send anyway". Raises Stale when
+        the draft changed after the page showed it (`expected` is the version it showed).
+        """
+        if action not in ("save", "approve", "anyway", "reject"):
+            raise Rejected(f"no such action {action!r}")
+        with self.app.store.session() as session:
+            draft = approval.get_draft(session, number)
+            approval.check_version(draft, expected)
+            if action == "reject":
+                return self.app.follow.decide(session, draft, approval.Verdict("reject"), who,
+                                              self.app.clock())
+            findings = approval.save(draft, text, who, self.app.tone.check)
+            if action == "save":
+                return f"saved; {len(findings)} tone findings" if findings else "saved"
+            if action == "approve" and findings:
+                return "held: the text has tone findings; fix it or say «send anyway»"
+            verdict = approval.Verdict("anyway" if action == "anyway" else "approve")
+            return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+
+    def version(self, number: int) -> str:
+        """The draft's version now, as `act` and `approve` expect it."""
+        with self.app.store.session() as session:
+            return approval.version_of(approval.get_draft(session, number))

@@ -1,0 +1,51 @@
+"""What the operator sees of the outbox: mail that failed, waits, or may have gone out."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from assistant.errors import NotFound, Rejected
+from assistant.store.models import OutboxMail
+
+ATTENTION = ("queued", "failed", "uncertain", "blocked", "sending")
+
+
+class OutboxDesk:
+    def __init__(self, app):
+        self.app = app
+
+    def rows(self, include_sent: bool = False) -> list[dict]:
+        """Mail not (yet) sent, oldest first; with include_sent, everything."""
+        with self.app.store.session() as session:
+            query = select(OutboxMail).order_by(OutboxMail.id)
+            if not include_sent:
+                query = query.where(OutboxMail.status.in_(ATTENTION))
+            rows = session.exec(query).all()
+        return [{"id": r.id, "status": r.status, "kind": r.kind, "ticket": r.ticket_id,
+                 "to": r.recipients, "subject": r.subject, "attempts": r.attempts,
+                 "error": r.last_error, "message_id": r.message_id,
+                 "created": r.created_at.isoformat(),
+                 "next_attempt": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
+                for r in rows] + self._unwritten()
+
+    def _unwritten(self) -> list[dict]:
+        """Letters to our people the walk decided on but that could not be written."""
+        return [{"id": "-", "status": "not written", "kind": n.kind, "ticket": n.ticket_id,
+                 "to": n.detail or "on-call", "subject": "", "attempts": n.attempts,
+                 "error": n.last_error, "message_id": None, "created": n.created_at.isoformat(),
+                 "next_attempt": None}
+                for n in self.app.pending.failed()]
+
+    def retry(self, number: int) -> str:
+        """Queue a failed, uncertain or blocked mail again, to go out on the next send."""
+        with self.app.store.session() as session:
+            row = session.get(OutboxMail, number)
+            if row is None:
+                raise NotFound(f"no outgoing mail {number}")
+            if row.status not in ("failed", "uncertain", "blocked"):
+                raise Rejected(f"mail {number} is {row.status}; only failed, uncertain or "
+                               f"blocked mail can be sent again")
+            old, row.status = row.status, "queued"
+            row.next_attempt_at, row.attempts = self.app.clock(), 0
+            row.last_error = f"queued again by the operator (was {old})"
+        return f"mail {number} ({old}) is queued again"

@@ -1,0 +1,1 @@
+"""Mail as values: bytes in, typed messages out, and the words inside them. No database."""

@@ -1,0 +1,1 @@
+"""The rules of rules/ read and applied: language, triage, tone, SLA, timetable."""

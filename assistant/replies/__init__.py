@@ -1,0 +1,1 @@
+"""Letters we write: drafts, their approval, dispatch, acknowledgements, on-call alerts."""

@@ -1,0 +1,125 @@
+"""On-call alerts of critical tickets: the first at once, the rest gathered into one mail per interval.
+
+A critical ticket is only marked as owing an alert while its mail is walked; the alert is
+written after the batch is committed and the ticket has its consultant, so it names who
+has it, in the reader's language, with times in the support time zone. Five hundred mails
+that read as critical in ten minutes make one alert listing them, not five hundred.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.replies import grammar
+from assistant.tickets.conversation import Signer
+from assistant.store.models import AlertSent, Client, Ticket
+from assistant.transport.outbox import Letter
+from assistant.policy.severity import grades_of
+from assistant.schedule.summary import AUTO_GENERATED
+
+log = logging.getLogger("assistant.replies.oncall")
+
+KIND = "oncall"
+# Our alerts' Message-IDs name the tickets they are about, signed, so a consultant's reply
+# ("Беру") is known to answer an alert about those tickets: a<id>-<id>.<hmac>.<random>@.
+ALERT_KIND = "a"
+MAX_NAMED = 40
+_ALERT_ID = re.compile(r"^a([\d-]{1,500})\.([0-9a-f]{16})\.[0-9a-z]+@", re.IGNORECASE)
+
+
+def alert_message_id(signer: Signer, ticket_ids: list[int], domain: str) -> str:
+    """A Message-ID naming the alerted tickets (up to MAX_NAMED), signed with our key."""
+    named = "-".join(str(i) for i in sorted(set(ticket_ids))[:MAX_NAMED]) or "0"
+    return f"{ALERT_KIND}{named}.{signer.signature(named, ALERT_KIND)}.{secrets.token_hex(6)}@{domain}"
+
+
+def alerted_tickets(signer: Signer, message_id: str) -> list[int]:
+    """The tickets one of our alert Message-IDs names; [] when it is not ours or forged."""
+    found = _ALERT_ID.match(message_id or "")
+    if not found:
+        return []
+    named = found.group(1)
+    if not secrets.compare_digest(found.group(2).lower(), signer.signature(named, ALERT_KIND)):
+        return []
+    return [int(n) for n in named.split("-") if n.isdigit() and n != "0"]
+
+
+class OnCall:
+    """Marks critical tickets during the walk; `send_due` writes the alerts afterwards."""
+
+    def __init__(self, follow):
+        self.follow = follow
+        self.app = follow.app
+        self.settings = follow.settings
+
+    def mark(self, session: Session, ticket: Ticket, now: datetime) -> None:
+        """Note that the on-call people must hear of `ticket` (once per ticket)."""
+        known = session.exec(select(AlertSent.id).where(
+            AlertSent.ticket_id == ticket.id, AlertSent.kind == KIND)).first()
+        if known is None:
+            session.add(AlertSent(ticket_id=ticket.id, kind=KIND, key="critical", sent_to="", at=now))
+        log.warning("oncall: %s is critical: %s", ticket.tag, "; ".join(
+            r["text"] for r in json.loads(ticket.priority_reasons or "[]")) or "marked critical")
+
+    def send_due(self, session: Session, now: datetime) -> int:
+        """Alert the on-call list of every marked ticket, unless an alert went out less than
+        the interval ago: then they wait and go together. Returns the tickets alerted."""
+        pending = session.exec(select(AlertSent).where(
+            AlertSent.kind == KIND, AlertSent.sent_to == "").order_by(AlertSent.id)).all()
+        if not pending:
+            return 0
+        last = session.exec(select(AlertSent.at).where(
+            AlertSent.kind == KIND, AlertSent.sent_to != "").order_by(AlertSent.at.desc())).first()
+        interval = self.app.checkpoints.timetable.oncall_batch
+        if last is not None and now - last < interval:
+            return 0
+        tickets = [t for t in (session.get(Ticket, row.ticket_id) for row in pending) if t]
+        addresses = self.app.sla.oncall()
+        for address in addresses:
+            self._mail(session, address, tickets, now)
+        for row in pending:
+            row.sent_to, row.at = ",".join(addresses) or "-", now
+        session.flush()
+        return len(tickets)
+
+    def _mail(self, session: Session, address: str, tickets: list[Ticket], now: datetime) -> None:
+        person = next((p for p in self.settings.consultants if p.email == address), None)
+        lang = person.languages[0] if person else self.settings["support.language"]
+        items = [self._item(session, ticket, lang, now) for ticket in tickets]
+        subject, text = self.follow.notices.render("critical_alert", lang, items=items)
+        signer = self.follow.signer(session)
+        letter = Letter(to=(address,), subject=subject, text=text,
+                        message_id=alert_message_id(signer, [t.id for t in tickets], self.follow.domain),
+                        from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
+        self.follow.outbox.queue(session, letter, kind="alert",
+                                 ticket_id=tickets[0].id if len(tickets) == 1 else None)
+
+    def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:
+        from assistant.replies.context import name_in
+        client = session.get(Client, ticket.client_id)
+        zone = self.settings["support.timezone"]
+        owner = next((p for p in self.settings.consultants if p.email == ticket.assignee), None)
+        reasons = json.loads(ticket.priority_reasons or "[]")
+        return {
+            "tag": ticket.tag, "id": ticket.id, "subject": ticket.subject,
+            "client": client.name or client.email, "client_email": client.email,
+            "internal": client.internal,
+            "reasons": [r for r in reasons if r.get("text")],
+            **grades_of(reasons),                   # impact and urgency, with their words
+            "first_response_due": local_time(ticket.first_response_due, lang, zone, now),
+            "resolution_due": local_time(ticket.resolution_due, lang, zone, now),
+            "owner": name_in(owner, lang) if owner else (ticket.assignee or ""),
+        }
+
+
+def local_time(moment: datetime | None, lang: str, zone: str, now: datetime) -> str:
+    """"сегодня до 03:00 (Europe/Moscow)": a time as our people read it, with its zone."""
+    if moment is None:
+        return ""
+    return f"{grammar.when(moment, lang, zone, now)} ({zone})"

@@ -1,0 +1,81 @@
+"""Letters to our own people that the walk decided on, written once its transaction commits.
+
+The walk decides that a business owner must approve an access request while it holds the
+message's transaction. Rendering and queueing that letter there would tie the client's
+ticket to a template (a broken on-call template once quarantined a critical mail with no
+ticket at all; on-call alerts are now marked and written the same way by oncall.py). So
+the walk only records a PendingNotice, and `write_due` (run by the daemon after each batch) writes each
+in its own savepoint, retrying a failure a few times before it is shown to the operator
+as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.store.models import PendingNotice, Ticket
+from assistant.store.database import Store
+
+log = logging.getLogger("assistant.replies.pending")
+
+MAX_ATTEMPTS = 5
+
+# kind -> (session, ticket, detail, now) -> None: renders and queues the letter.
+Writer = Callable[[Session, Ticket, str, datetime], None]
+
+
+class PendingNotices:
+    """Records notices inside the walk and writes them after it; one per process."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], writers: dict[str, Writer]):
+        self.store = store
+        self.clock = clock
+        self.writers = writers
+
+    def record(self, session: Session, ticket: Ticket, kind: str, now: datetime,
+               detail: str = "") -> None:
+        """Note inside the walk's transaction that `kind` is owed for `ticket`."""
+        if kind not in self.writers:
+            raise ValueError(f"no writer for notices of kind {kind!r}")
+        session.add(PendingNotice(ticket_id=ticket.id, kind=kind, detail=detail, created_at=now))
+
+    def write_due(self, limit: int = 200) -> int:
+        """Write what is due, oldest first; returns how many were queued for sending."""
+        written = 0
+        with self.store.session() as session:
+            # Several daemons on PostgreSQL: each notice is written by whoever locks it first.
+            due = session.exec(select(PendingNotice).where(PendingNotice.state == "due")
+                               .order_by(PendingNotice.id).limit(limit)
+                               .with_for_update(skip_locked=True)).all()
+            for notice in due:
+                written += self._write(session, notice)
+        return written
+
+    def _write(self, session: Session, notice: PendingNotice) -> bool:
+        now = self.clock()
+        savepoint = session.begin_nested()
+        try:
+            ticket = session.get(Ticket, notice.ticket_id)
+            self.writers[notice.kind](session, ticket, notice.detail, now)
+            savepoint.commit()
+        except Exception as exc:  # noqa: BLE001 - one letter's failure never stops the others
+            savepoint.rollback()
+            notice.attempts += 1
+            notice.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            if notice.attempts >= MAX_ATTEMPTS:
+                notice.state, notice.done_at = "failed", now
+            log.exception("pending: the %s for ticket #%d could not be written (attempt %d)",
+                          notice.kind, notice.ticket_id, notice.attempts)
+            return False
+        notice.state, notice.done_at = "written", now
+        return True
+
+    def failed(self) -> list[PendingNotice]:
+        """Notices that could not be written, for the operator."""
+        with self.store.session() as session:
+            return list(session.exec(select(PendingNotice).where(
+                PendingNotice.state == "failed").order_by(PendingNotice.id)).all())

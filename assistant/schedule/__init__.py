@@ -1,0 +1,1 @@
+"""Timed work: progress reports at checkpoints, alerts, the manager summary."""

@@ -1,0 +1,1 @@
+"""The tables and the database they live in."""

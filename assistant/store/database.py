@@ -1,0 +1,166 @@
+"""The database: engine, sessions, and the schema migrations that keep data across upgrades."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from assistant.store import models  # noqa: F401  (registers the tables)
+from assistant.errors import ConfigError
+from assistant.store.models import Setting
+
+log = logging.getLogger("assistant.store.database")
+
+# Each step moves the schema one version up. A fresh database is created at the newest
+# version directly; an older one runs the steps it has not run yet, in order, so an
+# upgrade keeps the data. Append here; never edit a released step.
+Migration = Callable[[Connection], None]
+def _add_ticket_reopened_at(conn: Connection) -> None:
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    if "reopened_at" not in {c["name"] for c in inspect(conn).get_columns("ticket")}:
+        conn.execute(text(f"ALTER TABLE ticket ADD COLUMN reopened_at {kind}"))
+
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial schema", lambda conn: None),
+    (2, "outbox claims and Sent copies", lambda conn: _add_columns(
+        conn, "outboxmail", ("claimed_by", "sent_copy"))),
+    # create_all above adds the new table; the step only records the version.
+    (3, "letters to our people are written after the walk commits (pendingnotice)",
+     lambda conn: None),
+    (4, "ticket.reopened_at: the reporting rhythm restarts when a client reopens", _add_ticket_reopened_at),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Store:
+    """The engine plus sessions. Pass it around; there is no global one."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        self.url = url
+        self.engine = _engine(url, echo)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends cleanly and rolls back otherwise."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; returns the version it started from (0: new)."""
+        with self.engine.begin() as conn:
+            fresh = not inspect(conn).has_table("setting")
+            SQLModel.metadata.create_all(conn)
+            _ensure_signing_key(conn)
+            if fresh:
+                _set_version(conn, SCHEMA_VERSION)
+                return 0
+            current = _version(conn)
+            if current > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the database is at schema {current}, newer than this assistant "
+                    f"({SCHEMA_VERSION}): upgrade the assistant")
+            for version, what, step in MIGRATIONS:
+                if version > current:
+                    log.info("migrating the database to schema %d: %s", version, what)
+                    step(conn)
+                    _set_version(conn, version)
+            return current
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
+    """The store at `url`, migrated; a ConfigError with one line when it cannot be opened."""
+    try:
+        store = Store(url)
+        store.migrate()
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"database.url {_shown(url)} is not a database address this "
+                          f"assistant can open ({_first_line(exc)}); write it like "
+                          f"postgresql+psycopg://user@host/db or sqlite:///assistant.db") from None
+    except DBAPIError as exc:
+        raise ConfigError(f"cannot open the database {_shown(url)}: "
+                          f"{_first_line(exc.orig or exc)}") from None
+    return store
+
+
+def _shown(url: str) -> str:
+    """The address without its password, fit for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _engine(url: str, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.partition(":///")[2]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+
+        # WAL lets the review page read while the daemon writes; synchronous=NORMAL is
+        # durable across a process crash (not an OS crash), which with the raw mail kept
+        # on the server until its fate is committed is the guarantee we need.
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _ensure_signing_key(conn: Connection) -> None:
+    # Made here, in its own committed transaction, rather than on first use inside a
+    # message's savepoint: a rollback there would lose a key already used to sign mail.
+    with Session(bind=conn) as session:
+        if session.get(Setting, "signing_key") is None:
+            session.add(Setting(key="signing_key", value=secrets.token_hex(32)))
+            session.flush()
+
+
+def _add_columns(conn: Connection, table: str, names: tuple[str, ...]) -> None:
+    """Text columns that default to empty; skipped when create_all already made them."""
+    present = {column["name"] for column in inspect(conn).get_columns(table)}
+    for name in names:
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} VARCHAR NOT NULL DEFAULT ''"))
+
+
+def _version(conn: Connection) -> int:
+    row = conn.execute(text("SELECT value FROM setting WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else 1
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    with Session(bind=conn) as session:
+        row = session.exec(select(Setting).where(Setting.key == "schema_version")).first()
+        if row is None:
+            row = Setting(key="schema_version", value=str(version))
+        row.value = str(version)
+        session.add(row)
+        session.flush()

@@ -1,0 +1,140 @@
+"""Puts triage's verdict on a ticket: priority, category, deadlines, with the reasons kept."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.config import Settings
+from assistant.mail.intake import Incoming
+from assistant.store.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
+from assistant.policy.sla import SlaBook
+from assistant.policy.triage import Assessment, Triage
+
+log = logging.getLogger("assistant.tickets.assessment")
+
+
+def rank(priority: str) -> int:
+    """0 for critical … 3 for low: smaller is more urgent."""
+    return PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES)
+
+
+class Assessor:
+    """Runs triage on a ticket's new mail and records what changed and why."""
+
+    def __init__(self, settings: Settings, triage: Triage, sla: SlaBook, on_critical=None,
+                 on_access=None):
+        self.settings = settings
+        self.triage = triage
+        self.sla = sla
+        # Both only note inside the walk that a letter is due; it is written after the commit.
+        self.on_critical = on_critical      # (session, ticket, now) -> None: tell on-call
+        self.on_access = on_access          # (session, ticket, owner, now) -> None: ask the owner
+
+    def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
+                 now: datetime, verdict: Assessment | None = None) -> Assessment:
+        """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the settings'
+        language and time zone and no chasing) is used when this client's would change nothing."""
+        client = session.get(Client, ticket.client_id)
+        # Chasing: writing again after the first answer was due and still has not come.
+        chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
+            session, ticket, mail) and not (ticket.first_response_due and now < ticket.first_response_due)
+        default_language = client.language or self.settings["support.language"]
+        tz = client.timezone or self.settings["support.timezone"]
+        if verdict is None or chasing or not self._holds(verdict, mail, now, default_language, tz):
+            verdict = self.triage.assess(
+                mail.subject, mail.visible_text or mail.text, importance=mail.importance,
+                chasing=chasing, now=now, default_language=default_language, tz=tz)
+        client.language = verdict.language
+        if fate is Fate.NEW_TICKET:
+            self._first(session, ticket, client, verdict, now)
+        elif rank(verdict.priority) < rank(ticket.priority) or (verdict.critical and not ticket.critical):
+            self._raise(session, ticket, client, verdict, now, mail.message_id)
+        return verdict
+
+    def _holds(self, verdict: Assessment, mail: Incoming, now: datetime, language: str,
+               tz: str) -> bool:
+        """True when triage with this client's language and time zone would give `verdict`.
+
+        The default language decides only a text with no letters to tell it by; the time
+        zone only where the client names a deadline ("до пятницы").
+        """
+        if language != self.settings["support.language"] and not verdict.language_from_text:
+            return False
+        if tz == self.settings["support.timezone"]:
+            return True
+        return verdict.client_deadline is None and self.triage.client_deadline(
+            mail.subject, mail.visible_text or mail.text, now, tz) is None
+
+    def _first(self, session, ticket: Ticket, client: Client, verdict: Assessment, now) -> None:
+        ticket.language = verdict.language
+        ticket.priority, ticket.critical = verdict.priority, verdict.critical
+        ticket.category = verdict.category
+        ticket.priority_reasons = reasons_json(verdict)
+        self._set_deadlines(ticket, client, now, verdict)
+        if verdict.owner:
+            ticket.approver = verdict.owner
+            ticket.status = Status.HELD.value
+            session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
+                                     new=ticket.status, at=now,
+                                     why=f"access is granted only when {verdict.owner} approves"))
+            if self.on_access:
+                self.on_access(session, ticket, verdict.owner, now)
+        # The reasons for the first priority are on the ticket itself (priority_reasons);
+        # the history records changes after that.
+        if ticket.critical and self.on_critical:
+            self.on_critical(session, ticket, now)
+
+    def _raise(self, session, ticket: Ticket, client: Client, verdict: Assessment, now,
+               message_id: str) -> None:
+        old = ticket.priority + (" (critical)" if ticket.critical else "")
+        was_critical = ticket.critical
+        ticket.priority = verdict.priority if rank(verdict.priority) < rank(ticket.priority) \
+            else ticket.priority
+        ticket.critical = ticket.critical or verdict.critical
+        ticket.priority_reasons = reasons_json(verdict)
+        self._set_deadlines(ticket, client, now, verdict, keep_earlier=True)
+        session.add(TicketChange(
+            ticket_id=ticket.id, field="priority", old=old,
+            new=ticket.priority + (" (critical)" if ticket.critical else ""), at=now,
+            why=f"the client wrote {message_id}: {_why(verdict)}"))
+        log.info("assessment: %s priority %s -> %s", ticket.tag, old, ticket.priority)
+        if ticket.critical and not was_critical and self.on_critical:
+            self.on_critical(session, ticket, now)
+
+    def _set_deadlines(self, ticket: Ticket, client: Client, now: datetime,
+                       verdict: Assessment, keep_earlier: bool = False) -> None:
+        due = self.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
+                                 client_email=client.email, internal=client.internal, start=now)
+        resolution = due.resolution_due
+        if verdict.client_deadline and verdict.client_deadline < resolution:
+            resolution = verdict.client_deadline
+        if keep_earlier and ticket.resolution_due and ticket.resolution_due < resolution:
+            resolution = ticket.resolution_due
+        if ticket.first_response_at is None:
+            first = due.first_response_due
+            if keep_earlier and ticket.first_response_due and ticket.first_response_due < first:
+                first = ticket.first_response_due
+            ticket.first_response_due = min(first, resolution)
+        ticket.resolution_due = resolution
+        ticket.updated_at = now
+
+
+def _earlier_mail(session: Session, ticket: Ticket, mail: Incoming) -> bool:
+    return session.exec(select(Message.id).where(
+        Message.ticket_id == ticket.id, Message.message_id != mail.message_id,
+        Message.direction == "in")).first() is not None
+
+
+def reasons_json(verdict: Assessment) -> str:
+    return json.dumps([{"rule": r.rule, "text": r.text, "effect": r.effect}
+                       for r in verdict.reasons], ensure_ascii=False)
+
+
+def _why(verdict: Assessment) -> str:
+    if not verdict.reasons:
+        return "no urgency signals"
+    return "; ".join(f"{r.effect}: «{r.text}» ({r.rule})" for r in verdict.reasons)

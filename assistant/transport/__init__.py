@@ -1,0 +1,1 @@
+"""Moving mail: the IMAP reader, the SMTP outbox, mail files on disk."""

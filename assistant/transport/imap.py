@@ -1,0 +1,409 @@
+"""The support mailbox over IMAP: connect, fetch new mail by UID, mark it done, wait for more."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import ssl
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterable, TypeVar
+
+from imapclient import IMAPClient
+from imapclient.imapclient import SENT
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, MailboxUnavailable
+from assistant.transport.tls import implicit_tls_hint, trusting
+from assistant.transport.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
+
+log = logging.getLogger("assistant.transport.imap")
+
+T = TypeVar("T")
+
+SEEN = b"\\Seen"
+DELETED = b"\\Deleted"
+# RFC 2177 section 3: a server may drop a client idle for 30 minutes, so IDLE is
+# ended and issued again well before 29.
+IDLE_RENEW_SECONDS = 25 * 60
+# How often a wait asks whether the daemon was told to stop.
+STOP_CHECK_SECONDS = 1.0
+# Large messages come in pieces of this size, straight to a file on disk.
+PIECE_BYTES = 1024 * 1024
+SECURITY_CHOICES = ("ssl", "starttls", "none")
+DONE_CHOICES = ("keyword", "move")
+
+
+class _Unreachable(MailboxUnavailable):
+    """A connection failure worth retrying (as opposed to a refused login)."""
+
+
+_CONNECTION_LOST = (OSError, IMAPClientAbortError, _Unreachable)
+
+
+class Inbox:
+    """The support mailbox. Public methods reconnect by themselves after a dropped line.
+
+        with Inbox(settings, settings.secret("imap")) as inbox:
+            batch = inbox.fetch_new("INBOX", cursor)
+            ...
+            inbox.mark_done("INBOX", [m.uid for m in batch.messages])
+    """
+
+    def __init__(self, settings: Settings, password: str, *, backoff: Backoff = Backoff(),
+                 sleep: Callable[[float], None] = time.sleep, spool_dir: Path | None = None,
+                 timeout: float = 60, ssl_context: ssl.SSLContext | None = None):
+        self.host = settings["imap.host"]
+        self.port = int(settings["imap.port"])
+        self.security = settings["imap.security"]
+        self.username = settings["imap.username"]
+        self.folders = tuple(settings["imap.folders"])
+        self.done = settings["imap.done"]
+        self.done_keyword = settings["imap.done_keyword"]
+        self.done_folder = settings["imap.done_folder"]
+        self.use_idle = bool(settings["imap.idle"])
+        self.poll_seconds = float(settings["imap.poll_seconds"])
+        self.batch = max(1, int(settings["imap.batch"]))
+        self.large_bytes = int(float(settings["storage.max_message_mb"]) * 1024 * 1024)
+        self._password = password
+        self._backoff = backoff
+        self._sleep = sleep
+        self._spool_dir = spool_dir
+        self._timeout = timeout
+        self._ssl_context = ssl_context or trusting("imap", settings["imap.ca_file"])
+        self._sent_folder = settings["imap.sent_folder"] or None
+        self._client: IMAPClient | None = None
+        self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
+        if self.security not in SECURITY_CHOICES:
+            raise ConfigError(f"imap.security must be one of {', '.join(SECURITY_CHOICES)}, not {self.security!r}")
+        if self.done not in DONE_CHOICES:
+            raise ConfigError(f"imap.done must be keyword or move, not {self.done!r}")
+        # A password in clear text is only acceptable when it never leaves the machine.
+        if self.security == "none" and not _is_loopback(self.host):
+            raise ConfigError(f"imap.security = none is only allowed for loopback, not {self.host}")
+
+    # -- connection -------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the connection and log in; raises MailboxUnavailable with a one-line reason."""
+        self.close()
+        try:
+            client = self._open()
+        except ssl.SSLCertVerificationError as exc:
+            # Not worth a retry: the certificate will be just as wrong in a minute.
+            raise MailboxUnavailable(f"imap: {self.host}:{self.port} certificate refused: {exc.verify_message}") from exc
+        except (OSError, IMAPClientError) as exc:
+            hint = implicit_tls_hint("imap", self.security, self.host, self.port)
+            raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {_reason(exc)}{hint}") from exc
+        try:
+            client.login(self.username, self._password)
+        except LoginError as exc:
+            _shutdown(client)
+            raise MailboxUnavailable(f"imap: {self.host} refused the login for {self.username}: {_reason(exc)}") from exc
+        except (OSError, IMAPClientError) as exc:
+            _shutdown(client)
+            raise _Unreachable(f"imap: connection to {self.host} lost during login: {_reason(exc)}") from exc
+        self._client = client
+        log.info("imap: connected to %s:%d as %s (%s)", self.host, self.port, self.username, self.security)
+
+    def _open(self) -> IMAPClient:
+        context = self._ssl_context or ssl.create_default_context()
+        if self.security == "ssl":
+            return IMAPClient(self.host, self.port, ssl=True, ssl_context=context, timeout=self._timeout)
+        client = IMAPClient(self.host, self.port, ssl=False, timeout=self._timeout)
+        if self.security == "starttls":
+            # Never fall back to plain text: without STARTTLS the password would cross
+            # the network in clear, and an attacker can strip the capability on purpose.
+            if not client.has_capability("STARTTLS"):
+                _shutdown(client)
+                raise MailboxUnavailable(
+                    f"imap: {self.host}:{self.port} offers no STARTTLS; refusing to log in without encryption")
+            try:
+                client.starttls(context)
+            except Exception:
+                _shutdown(client)
+                raise
+        return client
+
+    def close(self) -> None:
+        """Log out if connected; safe to call at any time."""
+        if self._client is not None:
+            try:
+                self._client.logout()
+            except Exception:  # the connection may be gone already; nothing to tell
+                _shutdown(self._client)
+        self._client = None
+
+    def __enter__(self) -> "Inbox":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def with_reconnect(self, action: Callable[[IMAPClient], T], what: str) -> T:
+        """Run `action(client)`, reconnecting with back-off when the connection drops.
+
+        `action` must be safe to run again from the start (select its folder first).
+        Refusals (NO/BAD) are not retried. Raises MailboxUnavailable after the last attempt.
+        """
+        attempt = 0
+        while True:
+            try:
+                if self._client is None:
+                    self.connect()
+                return action(self._client)
+            except _CONNECTION_LOST as exc:
+                self._drop()
+                if attempt >= self._backoff.attempts:
+                    raise MailboxUnavailable(f"imap: {what} failed after {attempt + 1} tries: {_reason(exc)}") from exc
+                delay = self._backoff.delay(attempt)
+                log.warning("imap: connection lost (%s); retrying in %.1fs", _reason(exc), delay)
+                self._sleep(delay)
+                attempt += 1
+            except IMAPClientError as exc:
+                raise MailboxUnavailable(f"imap: {what} refused: {_reason(exc)}") from exc
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            _shutdown(self._client)
+        self._client = None
+
+    # -- reading ----------------------------------------------------------------------
+
+    def fetch_new(self, folder: str, cursor: Cursor | None) -> Batch:
+        """Up to imap.batch messages after `cursor`, oldest first, never marking them \\Seen.
+
+        Messages carrying the done keyword are skipped. When the folder's UIDVALIDITY is
+        not the cursor's (RFC 3501 section 2.3.1.1: the UIDs were reassigned), the folder
+        is read from the start and `reset` is set; the caller drops duplicates by
+        Message-ID or content hash.
+        """
+        return self.with_reconnect(lambda client: self._fetch_new(client, folder, cursor), f"fetch from {folder}")
+
+    def _fetch_new(self, client: IMAPClient, folder: str, cursor: Cursor | None) -> Batch:
+        selected = client.select_folder(folder)
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        self._uidnext[folder] = int(selected.get(b"UIDNEXT", 0))
+        reset = cursor is not None and cursor.uidvalidity != uidvalidity
+        if reset:
+            log.warning("imap: %s UIDVALIDITY changed from %d to %d; reading the whole folder again",
+                        folder, cursor.uidvalidity, uidvalidity)
+        last = cursor.last_uid if cursor is not None and not reset else 0
+        # "N:*" always matches the highest UID even when it is below N (RFC 3501
+        # section 6.4.8), hence the filter after the search.
+        found = client.search(["UID", f"{last + 1}:*", "NOT", "KEYWORD", self.done_keyword])
+        uids = sorted(uid for uid in found if uid > last)
+        chunk = uids[:self.batch]
+        messages = self._fetch_uids(client, folder, uidvalidity, chunk)
+        if chunk:
+            log.info("imap: fetched %d of %d new messages from %s (uids %d..%d)",
+                     len(messages), len(uids), folder, chunk[0], chunk[-1])
+        return Batch(folder, uidvalidity, tuple(messages), Cursor(uidvalidity, chunk[-1] if chunk else last),
+                     reset=reset, more=len(uids) > len(chunk))
+
+    def _fetch_uids(self, client: IMAPClient, folder: str, uidvalidity: int, uids: list[int]) -> list[Fetched]:
+        if not uids:
+            return []
+        sizes = {uid: int(data[b"RFC822.SIZE"]) for uid, data in client.fetch(uids, ["RFC822.SIZE"]).items()}
+        small = [uid for uid in uids if uid in sizes and sizes[uid] <= self.large_bytes]
+        bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        fetched = []
+        for uid in uids:
+            if uid in bodies and bodies[uid].get(b"BODY[]") is not None:
+                raw = bodies[uid][b"BODY[]"]
+                fetched.append(Fetched(folder, uid, uidvalidity, len(raw), raw=raw))
+            elif uid in sizes and uid not in small:
+                fetched.append(self._fetch_large(client, folder, uidvalidity, uid, sizes[uid]))
+            # else: expunged by someone meanwhile; it is gone, so there is nothing to read.
+        return fetched
+
+    def _fetch_large(self, client: IMAPClient, folder: str, uidvalidity: int, uid: int, size: int) -> Fetched:
+        """A message over storage.max_message_mb, fetched piece by piece into a file."""
+        if self._spool_dir is not None:
+            self._spool_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f"imap-{uid}-", suffix=".eml", dir=self._spool_dir)
+        path, written = Path(name), 0
+        try:
+            with os.fdopen(handle, "wb") as out:
+                while True:
+                    # RFC 3501 section 6.4.5: BODY[]<offset.length> returns a partial body.
+                    key = f"BODY.PEEK[]<{written}.{PIECE_BYTES}>"
+                    answer = client.fetch([uid], [key]).get(uid, {})
+                    piece = answer.get(f"BODY[]<{written}>".encode()) or b""
+                    out.write(piece)
+                    written += len(piece)
+                    if len(piece) < PIECE_BYTES:
+                        break
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        log.info("imap: large message %s:%d (%d bytes) kept in %s", folder, uid, written, path)
+        return Fetched(folder, uid, uidvalidity, written, path=path)
+
+    # -- marking ----------------------------------------------------------------------
+
+    def mark_done(self, folder: str, uids: Iterable[int]) -> None:
+        """Mark processed messages per imap.done: the keyword, or a move to imap.done_folder.
+
+        Nothing is ever deleted otherwise. The keyword is set in both cases, so a moved
+        message is not read again even if the done folder is also one we read.
+        """
+        uids = sorted(set(uids))
+        if uids:
+            self.with_reconnect(lambda client: self._mark_done(client, folder, uids), f"mark done in {folder}")
+
+    def _mark_done(self, client: IMAPClient, folder: str, uids: list[int]) -> None:
+        client.select_folder(folder)
+        for chunk in _chunks(uids, self.batch):
+            client.add_flags(chunk, [self.done_keyword], silent=True)
+        if self.done == "move":
+            self._move(client, folder, uids)
+        log.info("imap: marked %d messages done in %s (%s)", len(uids), folder, self.done)
+
+    def _move(self, client: IMAPClient, folder: str, uids: list[int]) -> None:
+        _ensure_folder(client, self.done_folder)
+        if client.has_capability("MOVE"):
+            for chunk in _chunks(uids, self.batch):
+                client.move(chunk, self.done_folder)
+        elif client.has_capability("UIDPLUS"):
+            # UID EXPUNGE removes only these UIDs, never other mail a person flagged \Deleted.
+            for chunk in _chunks(uids, self.batch):
+                client.copy(chunk, self.done_folder)
+                client.add_flags(chunk, [DELETED], silent=True)
+                client.uid_expunge(chunk)
+        else:
+            log.warning("imap: %s offers neither MOVE nor UIDPLUS; done mail stays in %s with %s",
+                        self.host, folder, self.done_keyword)
+
+    def sent_folder(self) -> str:
+        """Where copies of our mail go: imap.sent_folder when set, else the folder the
+        server marks \\Sent (RFC 6154 SPECIAL-USE, e.g. "Sent Items"), else "Sent"."""
+        if self._sent_folder is None:
+            found = self.with_reconnect(lambda client: client.find_special_folder(SENT), "list folders")
+            self._sent_folder = found or "Sent"
+            log.info("imap: copies of sent mail go to %s", self._sent_folder)
+        return self._sent_folder
+
+    def append(self, folder: str, raw: bytes, flags: tuple[bytes, ...] = (SEEN,)) -> None:
+        """Put a message into `folder` (made if missing), e.g. a copy of a sent reply.
+
+        After a dropped connection the APPEND is sent again, which may leave a second
+        copy: harmless for a Sent folder, and better than none.
+        """
+        def action(client: IMAPClient) -> None:
+            _ensure_folder(client, folder)
+            client.append(folder, raw, flags=flags)
+        self.with_reconnect(action, f"append to {folder}")
+
+    # -- waiting ----------------------------------------------------------------------
+
+    def wait(self, timeout: float, stop: Callable[[], bool] = lambda: False) -> bool:
+        """Wait up to `timeout` seconds for new mail; True when some arrived (or may have).
+
+        Uses IDLE (RFC 2177) on the first folder when the server offers it and imap.idle
+        is on, else looks every imap.poll_seconds. With several folders, IDLE watches one
+        only, so the wait is capped at imap.poll_seconds for the sake of the others.
+        `stop` is asked about once a second: a daemon told to stop does not sit out the wait.
+        """
+        folder = self.folders[0]
+        if len(self.folders) > 1:
+            timeout = min(timeout, self.poll_seconds)
+        deadline = time.monotonic() + timeout
+        use_idle = self.use_idle and self.with_reconnect(lambda c: c.has_capability("IDLE"), "capability")
+        if not use_idle:
+            return self._poll(folder, deadline, stop)
+        if self.with_reconnect(lambda client: self._grew(client, folder), f"select {folder}"):
+            return True
+        try:
+            return self._idle(self._client, deadline, stop)
+        except _CONNECTION_LOST as exc:
+            # The next fetch reconnects with back-off; mail may have come meanwhile.
+            self._drop()
+            log.warning("imap: connection lost while idle (%s)", _reason(exc))
+            return True
+
+    def _grew(self, client: IMAPClient, folder: str) -> bool:
+        """True when UIDNEXT moved on since we last looked, i.e. mail was added."""
+        uidnext = int(client.select_folder(folder, readonly=True).get(b"UIDNEXT", 0))
+        known = self._uidnext.setdefault(folder, uidnext)
+        return uidnext > known
+
+    def _poll(self, folder: str, deadline: float, stop: Callable[[], bool]) -> bool:
+        next_look = time.monotonic()
+        while not stop():
+            if time.monotonic() >= next_look:
+                if self.with_reconnect(lambda client: self._grew(client, folder), f"look at {folder}"):
+                    return True
+                next_look = time.monotonic() + self.poll_seconds
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._sleep(max(0.0, min(next_look - time.monotonic(), remaining, STOP_CHECK_SECONDS)))
+        return False
+
+    def _idle(self, client: IMAPClient, deadline: float, stop: Callable[[], bool]) -> bool:
+        while time.monotonic() < deadline and not stop():
+            segment_end = min(deadline, time.monotonic() + IDLE_RENEW_SECONDS)
+            client.idle()
+            try:
+                if _arrived_while_idle(client, segment_end, stop):
+                    return True
+            finally:
+                client.idle_done()
+        return False
+
+
+def _arrived_while_idle(client: IMAPClient, until: float, stop: Callable[[], bool]) -> bool:
+    while (remaining := until - time.monotonic()) > 0 and not stop():
+        piece = min(remaining, STOP_CHECK_SECONDS)
+        started = time.monotonic()
+        responses = client.idle_check(timeout=piece)
+        if any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+            return True
+        if not responses and time.monotonic() - started < piece - 0.25:
+            # imapclient returns nothing early when the server closed the line;
+            # ending IDLE then raises, which is what tells us.
+            return False
+    return False
+
+
+def _ensure_folder(client: IMAPClient, folder: str) -> None:
+    if not client.folder_exists(folder):
+        client.create_folder(folder)
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    # Chunks keep every command under the server's line limit (Dovecot: 64 KB).
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _shutdown(client: IMAPClient) -> None:
+    with contextlib.suppress(Exception):   # already closed: nothing left to do
+        client.shutdown()
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying what went wrong, e.g. "[AUTHENTICATIONFAILED] Authentication failed."."""
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, str) and detail[:2] in ("b'", 'b"'):
+        # imapclient wraps server text as the repr of bytes: b'[ALERT] ...'
+        detail = detail[2:-1]
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    text = str(detail) if isinstance(exc, IMAPClientError) and detail else str(exc)
+    return (text.removeprefix("imap: ").splitlines() or [""])[0] or type(exc).__name__

@@ -1,0 +1,1 @@
+"""The walk of one message: the pipeline of stages, and the workers that read ahead."""
