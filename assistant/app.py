@@ -9,16 +9,46 @@ from functools import cached_property
 
 from typing import TYPE_CHECKING
 
+from assistant.mail import intake
 from assistant.config import Settings
-from assistant.store.models import utcnow
+from assistant.desk.drafts import Drafts
+from assistant.desk.outbox import OutboxDesk
+from assistant.desk.tickets import Desk
+from assistant.policy import timetable
+from assistant.policy.sla import SlaBook
+from assistant.policy.timetable import Timetable
+from assistant.replies.acknowledge import Acknowledgements
+from assistant.replies.compose import Composer
+from assistant.replies.dispatch import Dispatcher
+from assistant.replies.notices import Notices
+from assistant.replies.oncall import OnCall
+from assistant.replies.pending import PendingNotices
+from assistant.replies.render import Drafter
+from assistant.replies.review import Review
+from assistant.replies.staff import StaffMail
+from assistant.schedule.alerts import Alerts
+from assistant.schedule.jobs import Checkpoints
+from assistant.schedule.rhythm import Rhythm
+from assistant.schedule.summary import Summary
 from assistant.store.database import Store, open_store
+from assistant.store.models import utcnow
+from assistant.tickets.access import OwnerRequest
+from assistant.tickets.assessment import Assessor
+from assistant.tickets.conversation import Signatures
+from assistant.tickets.worklog import WorkLog
+from assistant.transport.outbox import Outbox
+from assistant.walk.passage import Clock, Outcome, Tally
+from assistant.walk.pipeline import Walk, WalkParts
+from assistant.walk.workers import Understanding
 
-# The walk and intake pull in spaCy and the language pipelines (most of a second to
-# import): they are imported where mail is read, so `assistant tickets`, `outbox`,
-# `status` and `quarantine list` answer at once.
+# spaCy and the language pipelines take most of a second to import: they are loaded where
+# mail is read or text checked, so `assistant tickets`, `outbox`, `status` and
+# `quarantine list` answer at once.
 if TYPE_CHECKING:
+    from assistant.policy.language import Pipelines
+    from assistant.policy.tone import ToneChecker
+    from assistant.policy.triage import Triage
     from assistant.transport.files import RawMail
-    from assistant.walk.pipeline import Clock, Outcome, Tally, Walk
 
 log = logging.getLogger("assistant.app")
 
@@ -26,102 +56,154 @@ BATCH = 200   # messages per commit on import: WAL + one fsync per batch, not pe
 
 
 class App:
-    """Builds each part on first use, so `assistant parse` never opens a database."""
+    """The composition root: builds each part once, on first use, and hands every part exactly
+    the parts it works with. Nothing below App reaches back into it.
+
+    Parts are built lazily so `assistant parse` never opens a database and `assistant
+    tickets` never loads the language pipelines.
+    """
 
     def __init__(self, settings: Settings, clock: Clock = utcnow):
         self.settings = settings
         self.clock = clock
-        # New tickets from the mailbox are acknowledged; `assistant import` of old mail is not.
-        self.acknowledge_new_tickets = True
 
+    # -- storage and rules ----------------------------------------------------------------
     @cached_property
     def store(self) -> Store:
         return open_store(self.settings.database_url)
 
     @cached_property
-    def pipelines(self):
-        from assistant.policy.language import Pipelines
+    def pipelines(self) -> Pipelines:
+        from assistant.policy.language import Pipelines     # lazy: loads spaCy
         return Pipelines()
 
     @cached_property
-    def triage(self):
-        from assistant.policy.triage import Triage
+    def triage(self) -> Triage:
+        from assistant.policy.triage import Triage          # lazy: loads spaCy
         return Triage(self.settings, self.pipelines)
 
     @cached_property
-    def sla(self):
-        from assistant.policy.sla import SlaBook
+    def sla(self) -> SlaBook:
         return SlaBook.load(self.settings.rules_dir)
 
     @cached_property
-    def tone(self):
-        from assistant.policy.tone import ToneChecker
+    def timetable(self) -> Timetable:
+        return timetable.load(self.settings.rules_dir)
+
+    @cached_property
+    def tone(self) -> ToneChecker:
+        from assistant.policy.tone import ToneChecker       # lazy: loads spaCy
         return ToneChecker(self.settings.rules_dir, self.pipelines)
 
     @cached_property
-    def drafter(self):
-        from assistant.replies.render import Drafter
+    def drafter(self) -> Drafter:
         return Drafter(self.settings.templates_dir, self.tone)
 
+    # -- letters --------------------------------------------------------------------------
     @cached_property
-    def assessor(self):
-        from assistant.tickets.assessment import Assessor
-        # Inside the walk only a note is made; the letters are written after the commit:
-        # on-call alerts by `follow.acknowledge_due` (oncall.py), owner requests by `pending`.
+    def signatures(self) -> Signatures:
+        return Signatures(self.settings)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.settings, self.store, self.clock)
+
+    @cached_property
+    def staff(self) -> StaffMail:
+        return StaffMail(self.settings, Notices(self.settings.templates_dir), self.outbox)
+
+    @cached_property
+    def composer(self) -> Composer:
+        return Composer(self.settings, self.sla, self.drafter)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.settings, self.store, self.clock, self.outbox, self.signatures)
+
+    @cached_property
+    def review(self) -> Review:
+        return Review(self.staff, self.dispatcher, self.tone.check)
+
+    @cached_property
+    def acknowledgements(self) -> Acknowledgements:
+        return Acknowledgements(self.settings, self.store, self.clock, self.composer,
+                                self.dispatcher, self.review)
+
+    @cached_property
+    def oncall(self) -> OnCall:
+        return OnCall(self.settings, self.staff, self.signatures, self.sla, self.timetable)
+
+    @cached_property
+    def pending(self) -> PendingNotices:
+        # Inside the walk only a note is made; the owner's letter is written after the commit.
+        owners = OwnerRequest(self.staff, self.signatures)
+        return PendingNotices(self.store, self.clock, {"access_request": owners.ask})
+
+    def write_letters_due(self, limit: int = 500) -> int:
+        """Acknowledgements of new tickets, then on-call alerts of critical ones, whose
+        consultant is known by then; returns the acknowledgements written."""
+        done = self.acknowledgements.write_due(limit)
+        try:
+            with self.store.session() as session:
+                self.oncall.send_due(session, self.clock())
+        except Exception:  # noqa: BLE001 - alerts are retried next round; the log says why
+            log.exception("app: on-call alerts not sent; trying again next round")
+        return done
+
+    # -- the walk ---------------------------------------------------------------------------
+    @cached_property
+    def assessor(self) -> Assessor:
         return Assessor(
-            self.settings, self.triage, self.sla,
-            on_critical=lambda session, ticket, now: self.follow.on_critical(session, ticket, now),
+            self.settings, self.triage, self.sla, on_critical=self.oncall.mark,
             on_access=lambda session, ticket, owner, now: self.pending.record(
                 session, ticket, "access_request", now, detail=owner))
 
     @cached_property
-    def pending(self):
-        from assistant.replies.pending import PendingNotices
-        return PendingNotices(self.store, self.clock, {
-            "access_request": lambda session, ticket, owner, now:
-                self.follow.access.ask(session, ticket, owner, now)})
-
-    @cached_property
-    def follow(self):
-        from assistant.replies.followup import FollowUps
-        return FollowUps(self)
-
-    @cached_property
-    def understanding(self):
-        from assistant.walk.workers import Understanding
+    def understanding(self) -> Understanding:
         return Understanding(self.settings, triage=lambda: self.triage)
 
     @cached_property
     def walk(self) -> Walk:
-        from assistant.walk.pipeline import Walk
-        return Walk(self.settings, self.store, clock=self.clock, assessor=self.assessor,
-                    follow_ups=self.follow.steps(), interceptors=self.follow.interceptors(),
+        parts = WalkParts(settings=self.settings, signatures=self.signatures, triage=self.triage,
+                          assessor=self.assessor, sla=self.sla, staff=self.staff, review=self.review)
+        return Walk(self.settings, self.store, parts, clock=self.clock,
                     after_commit=(self.pending.write_due,))
 
+    # -- schedule and desk ------------------------------------------------------------------
     @cached_property
-    def drafts(self):
-        from assistant.desk.drafts import Drafts
-        return Drafts(self)
-
-    @cached_property
-    def checkpoints(self):
-        from assistant.schedule.jobs import Checkpoints
-        return Checkpoints(self)
+    def checkpoints(self) -> Checkpoints:
+        rhythm = Rhythm(self.sla)
+        return Checkpoints(
+            self.store, self.clock, sla=self.sla, timetable=self.timetable, composer=self.composer,
+            dispatcher=self.dispatcher, review=self.review, rhythm=rhythm,
+            summary=Summary(self.settings, self.timetable, rhythm, self.drafter.env),
+            alerts=Alerts(self.settings, self.timetable, rhythm, self.sla, self.staff,
+                          self.signatures))
 
     def schedules(self):
         """The daemon's scheduled jobs: each a callable that registers itself on a Scheduler."""
         return self.checkpoints.jobs()
 
     @cached_property
-    def desk(self):
-        from assistant.desk.tickets import Desk
-        return Desk(self)
+    def desk(self) -> Desk:
+        return Desk(self.settings, self.store, self.clock, self.sla, lambda: self.walk)
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        return Drafts(self.store, self.clock, self.settings, self.drafter, self.composer, self.review)
+
+    @cached_property
+    def outbox_desk(self) -> OutboxDesk:
+        return OutboxDesk(self.store, self.clock, self.pending)
+
+    @cached_property
+    def worklog(self) -> WorkLog:
+        return WorkLog(self.settings, self.store, self.clock)
 
     def import_mail(self, mails: Iterable[RawMail],
                     progress: Callable[[], None] = lambda: None) -> Tally:
         """Walk every mail; commits once per batch so a crash loses at most an uncommitted batch,
         which a rerun reads again without doubling anything."""
-        from assistant.walk.pipeline import Tally
         tally = Tally()
         try:
             for batch in _batches(mails, BATCH):
@@ -138,7 +220,6 @@ class App:
 
     def understand(self, raw: bytes, name: str) -> dict:
         """What `parse --json` prints for one message; nothing is stored."""
-        from assistant.mail import intake
         mail = intake.parse(raw, own_addresses=self.settings.support_addresses,
                             max_attachment_bytes=int(self.settings["storage.max_attachment_mb"] * 2**20))
         verdict = self.triage.assess(mail.subject, mail.visible_text or mail.text,

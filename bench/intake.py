@@ -92,7 +92,7 @@ def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
     app.understanding.close(wait=True)     # so the worker's peak shows in RUSAGE_CHILDREN
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     started = time.perf_counter()
-    acknowledged = app.follow.acknowledge_due(limit=tally.read)
+    acknowledged = app.write_letters_due(limit=tally.read)
     ack_seconds = time.perf_counter() - started
     return {"messages": tally.read, "fates": tally.as_dict(), "seconds": elapsed,
             "acknowledged": acknowledged, "ack_seconds": ack_seconds, "peak_mb": peak_mb(),

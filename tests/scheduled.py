@@ -44,7 +44,7 @@ def deliver(app: App) -> list[OutboxMail]:
         for row in rows:
             row.status, row.sent_at = "sent", app.clock()
     for row in rows:
-        app.follow.after_sent(row)
+        app.dispatcher.after_sent(row)
     return rows
 
 
@@ -53,7 +53,7 @@ def open_ticket(app: App, raw: bytes, priority: str | None = None) -> int:
     outcome = app.walk.process(raw)
     if priority:
         app.change_ticket(outcome.ticket_id, {"priority": priority}, who="test", why="test")
-    app.follow.acknowledge_due()
+    app.write_letters_due()
     deliver(app)
     return outcome.ticket_id
 

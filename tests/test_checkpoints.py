@@ -10,7 +10,6 @@ from sqlmodel import select
 from assistant.app import App
 from assistant.daemon.runner import Daemon
 from assistant.schedule.rhythm import open_tickets
-from assistant.tickets.worklog import WorkLog
 from assistant.store.models import AlertSent, OutboxMail, ScheduleRun, Ticket
 from scheduled import (
     deliver, drafts_of, make, open_ticket, promises_of, reports, rules_with, run, ticket,
@@ -105,7 +104,7 @@ def test_a_report_without_news_says_so_and_still_names_the_next_checkpoint(tmp_p
 def test_a_report_tells_what_was_done_and_what_comes_next_but_not_internal_notes(tmp_path, clock):
     app = make(tmp_path, clock)
     number = open_ticket(app, mail(), priority="high")
-    log = WorkLog(app)
+    log = app.worklog
     log.add(number, "Нашли, в каком отчёте расходится сумма.\nДальше: пересчитаем октябрь", CONSULTANT.email)
     log.add(number, "Похоже, виноват их бухгалтер", CONSULTANT.email, internal=True)
     run(app, clock, hours=1)

@@ -161,12 +161,12 @@ def test_a_broken_on_call_template_costs_the_critical_mail_nothing(tmp_path):
     outcome = app.walk.process(critical_mail())
     assert outcome.fate is Fate.NEW_TICKET
     assert app.ticket_detail(outcome.ticket_id)["critical"] is True
-    app.follow.acknowledge_due()
+    app.write_letters_due()
     assert alerts_queued(app) == []
     for path, text in kept.items():             # the operator fixes the template
         path.write_text(text, encoding="utf-8")
-    app.follow.notices = Notices(templates)     # and restarts the daemon
-    app.follow.acknowledge_due()
+    app.staff.notices = Notices(templates)      # and restarts the daemon
+    app.write_letters_due()
     assert alerts_queued(app) == [outcome.ticket_id]
 
 
@@ -182,7 +182,7 @@ def test_the_on_call_alert_is_queued_after_the_ticket_is_committed(tmp_path):
     from sqlmodel import select
     app = make_app(tmp_path)
     outcome = app.walk.process(critical_mail())
-    app.follow.acknowledge_due()
+    app.write_letters_due()
     with app.store.session() as session:
         alerts = session.exec(select(OutboxMail).where(OutboxMail.kind == "alert")).all()
     assert [a.ticket_id for a in alerts] == [outcome.ticket_id] and alerts[0].recipients

@@ -70,7 +70,7 @@ def test_run_once_exits_1_when_smtp_cannot_be_reached_and_outbox_list_says_why(t
     config = config_file(tmp_path, f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"')
     app = App(settings_in(tmp_path, database__url=f"sqlite:///{tmp_path / 'a.db'}"), clock=Clock())
     app.walk.process(mail())
-    app.follow.acknowledge_due()
+    app.write_letters_due()
     assert cli.main(["--config", config, "run", "--once"]) == 1
     assert "Connection refused" in capsys.readouterr().err
     assert cli.main(["--config", config, "outbox", "list", "--json"]) == 0

@@ -153,17 +153,16 @@ def test_a_long_russian_subject_arrives_word_for_word(outbox, smtp_sink, dovecot
 
 
 def test_the_operator_sees_a_failed_mail_and_can_send_it_again(tmp_path, smtp_sink):
-    from assistant.desk.outbox import OutboxDesk
     from support import make_app
     app = make_app(tmp_path, smtp__host=smtp_sink.host, smtp__port=smtp_sink.port,
                    smtp__security="none")
     smtp_sink.fail_next(1, code=550)
     with app.store.session() as session:
-        app.follow.outbox.queue(session, letter(), kind="reply", ticket_id=7)
-    app.follow.outbox.send_due()
-    desk = OutboxDesk(app)
+        app.outbox.queue(session, letter(), kind="reply", ticket_id=7)
+    app.outbox.send_due()
+    desk = app.outbox_desk
     [failed] = desk.rows()
     assert failed["status"] == "failed" and "550" in failed["error"]
     desk.retry(failed["id"])
-    assert app.follow.outbox.send_due() == (1, 0)
+    assert app.outbox.send_due() == (1, 0)
     assert desk.rows() == [] and len(smtp_sink.received) == 1

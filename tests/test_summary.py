@@ -13,7 +13,6 @@ from sqlalchemy import text
 from assistant.cli import commands as cli
 from assistant.app import App
 from assistant.daemon.runner import Daemon
-from assistant.tickets.worklog import WorkLog
 from scheduled import MANAGER, deliver, make, open_ticket
 from support import CONSULTANT, SUPPORT, Clock, mail
 
@@ -29,7 +28,7 @@ def busy_desk(tmp_path, clock):
                        priority="low")
     closed = open_ticket(app, mail(msgid="x1@romashka.example", subject="Старое"), priority="low")
     app.change_ticket(closed, {"status": "closed"}, who="test", why="test")
-    log = WorkLog(app)
+    log = app.worklog
     log.add(late, "Нашли непроведённый документ", CONSULTANT.email)
     log.add(late, "Клиент сам удалил проводку", CONSULTANT.email, internal=True)
     return app, late, colleague, calm, closed
@@ -123,7 +122,7 @@ def test_the_summary_and_a_progress_report_arrive_in_real_mailboxes(tmp_path, do
                          priority="high")
     daemon.send()
     clock.advance(days=2)
-    WorkLog(app).add(number, "Нашли непроведённый документ", CONSULTANT.email)
+    app.worklog.add(number, "Нашли непроведённый документ", CONSULTANT.email)
     with app.store.session() as session:
         app.checkpoints.send_summary(session, clock.now, None)
     app.checkpoints.run_due()

@@ -179,8 +179,7 @@ def test_imported_history_keeps_its_dates_and_sends_nothing(tmp_path, dovecot, n
     eml(history, "2.eml", MONDAY_10.replace(minute=45), "Скриншот прилагаю.", "h2@romashka.example",
         subject="Re: Накладная", reply_to="h1@romashka.example")
     # What `assistant import` does: no acknowledgements, the mails' own dates.
-    world.app.acknowledge_new_tickets = False
-    world.app.walk.dating = sources.arrived
+    world.app.walk.read_history(sources.arrived)
     tally = world.app.import_mail(sources.read([history]))
     assert tally.as_dict()["new_tickets"] == 1 and tally.as_dict()["replies"] == 1
     ticket = world.ticket(1)

@@ -222,7 +222,7 @@ def test_a_client_in_another_time_zone_reads_times_in_their_own(app):
     outcome = walk(app, raw)
     detail = app.ticket_detail(outcome.ticket_id)
     assert detail["client_timezone"] == "Etc/GMT-5"
-    app.follow.acknowledge_due()
+    app.write_letters_due()
     with app.store.session() as session:
         from assistant.store.models import Draft
         ack = session.exec(select(Draft)).one()

@@ -151,8 +151,7 @@ def cmd_init(app: App, args) -> int:
 
 def cmd_import(app: App, args) -> int:
     from assistant.transport import files as sources
-    app.acknowledge_new_tickets = args.acknowledge
-    app.walk.dating = sources.arrived        # history keeps its own dates
+    app.walk.read_history(sources.arrived, acknowledge=args.acknowledge)  # its own dates
     paths = list(args.paths)
     total = sources.count(paths) if not args.json else 0
     progress = views.Progress(total, enabled=not args.json and sys.stderr.isatty())
@@ -303,8 +302,7 @@ def _edited_text(app: App, args) -> str:
 
 
 def cmd_outbox(app: App, args) -> int:
-    from assistant.desk.outbox import OutboxDesk
-    desk = OutboxDesk(app)
+    desk = app.outbox_desk
     if args.action == "list":
         rows = desk.rows(include_sent=args.all)
         print(json.dumps({"outbox": rows}, ensure_ascii=False) if args.json else views.outbox(rows))
@@ -334,8 +332,7 @@ def cmd_check_tone(app: App, args) -> int:
 
 
 def cmd_note(app: App, args) -> int:
-    from assistant.tickets.worklog import WorkLog
-    entries = WorkLog(app).add(args.number, " ".join(args.text), args.by,
+    entries = app.worklog.add(args.number, " ".join(args.text), args.by,
                                internal=args.internal, next_step=args.next)
     if args.json:
         print(json.dumps({"ticket": args.number, "entries": [
@@ -358,7 +355,7 @@ def cmd_report(app: App, args) -> int:
         else:
             rows = checkpoints.summary.collect(session, now, since)
     if args.send:
-        sent = app.follow.outbox.send_due(after_sent=app.follow.after_sent)[0] \
+        sent = app.outbox.send_due(after_sent=app.dispatcher.after_sent)[0] \
             if app.settings["smtp.host"] else 0
         if args.json:
             print(json.dumps({"queued": len(queued), "sent": sent,

@@ -14,7 +14,7 @@ from assistant.errors import BatchIncomplete, MailboxUnavailable
 from assistant.daemon.health import CONTACT
 from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
 from assistant.store.models import MailboxCursor, OutboxMail, Setting, utcnow
-from assistant.walk.pipeline import Tally
+from assistant.walk.passage import Tally
 
 log = logging.getLogger("assistant.daemon.runner")
 
@@ -106,7 +106,7 @@ class Daemon:
                                  f"the mail was read")
         self._note_contact()
         # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
-        while self.app.follow.acknowledge_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
+        while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
                 and not self.stopping.is_set():
             pass
         self.send()
@@ -147,7 +147,7 @@ class Daemon:
         return guarded
 
     def _recover(self) -> None:
-        recovered = self.app.follow.outbox.recover(alive=self.leases.alive())
+        recovered = self.app.outbox.recover(alive=self.leases.alive())
         if recovered:
             log.error("daemon: %d mails were caught mid-send by a daemon that stopped; "
                       "see the outbox", recovered)
@@ -272,9 +272,9 @@ class Daemon:
     def send(self) -> None:
         if not self.settings["smtp.host"]:
             return
-        outbox = self.app.follow.outbox
+        outbox = self.app.outbox
         self._recover()
-        sent, failed = outbox.send_due(after_sent=self.app.follow.after_sent, stop=self.stopping.is_set)
+        sent, failed = outbox.send_due(after_sent=self.app.dispatcher.after_sent, stop=self.stopping.is_set)
         if outbox.unreachable:
             self.problems.append(outbox.unreachable)
         if sent or failed:

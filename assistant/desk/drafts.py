@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import json
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlmodel import select
+
+from assistant.config import Settings
+from assistant.replies.acknowledge import pick_consultant
+from assistant.replies.compose import Composer
+from assistant.replies.render import Drafter
+from assistant.replies.review import Review
+from assistant.store.database import Store
 
 from assistant.replies import approval
 from assistant.errors import NotFound, Rejected
@@ -12,11 +22,17 @@ from assistant.store.models import Client, Draft, Ticket
 
 
 class Drafts:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, store: Store, clock: Callable[[], datetime], settings: Settings,
+                 drafter: Drafter, composer: Composer, review: Review):
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.drafter = drafter
+        self.composer = composer
+        self.review = review
 
     def rows(self, include_done: bool = False) -> list[dict]:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             query = select(Draft, Ticket, Client).join(Ticket, Ticket.id == Draft.ticket_id).join(
                 Client, Client.id == Ticket.client_id)
             if not include_done:
@@ -29,13 +45,13 @@ class Drafts:
 
     def of_ticket(self, ticket_id: int) -> list[dict]:
         """Every draft of a ticket, newest first, as `show` describes them."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             ids = session.exec(select(Draft.id).where(Draft.ticket_id == ticket_id)
                                .order_by(Draft.id.desc())).all()
         return [self.show(number) for number in ids]
 
     def show(self, number: int) -> dict:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             draft = approval.get_draft(session, number)
         return {"id": draft.id, "ticket": draft.ticket_id, "situation": draft.situation,
                 "version": approval.version_of(draft), "send_anyway": draft.send_anyway,
@@ -46,20 +62,19 @@ class Drafts:
 
     def new(self, ticket_id: int, situation: str, **extra) -> dict:
         """Draft `situation` for a ticket from its templates; the consultant is asked to approve."""
-        now = self.app.clock()
-        with self.app.store.session() as session:
+        now = self.clock()
+        with self.store.session() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise NotFound(f"no ticket #{ticket_id}")
-            offered = self.app.drafter.reply_situations()
+            offered = self.drafter.reply_situations()
             if situation not in offered:
                 raise Rejected(f"no such situation {situation!r}; one of: " + ", ".join(offered)
                                + ("" if situation != "manager_summary"
                                   else " (the manager summary is `assistant report`)"))
-            follow = self.app.follow
-            ticket.assignee = ticket.assignee or follow.pick_consultant(session, ticket)
-            draft = follow.make_draft(session, ticket, situation, now, extra)
-            follow.ask_approval(session, draft, None, now)
+            ticket.assignee = ticket.assignee or pick_consultant(self.settings, ticket)
+            draft = self.composer.draft(session, ticket, situation, now, extra)
+            self.review.ask(session, draft, None, now)
             number = draft.id
         return self.show(number)
 
@@ -76,10 +91,10 @@ class Drafts:
 
     def _decide(self, number: int, verdict: approval.Verdict, who: str,
                 expected: str | None = None) -> str:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             draft = approval.get_draft(session, number)
             approval.check_version(draft, expected)
-            return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+            return self.review.decide(session, draft, verdict, who, self.clock())
 
     def act(self, number: int, action: str, text: str, who: str, expected: str | None) -> str:
         """A button of the desk page on the text it shows: save, approve, anyway or reject.
@@ -90,21 +105,20 @@ class Drafts:
         """
         if action not in ("save", "approve", "anyway", "reject"):
             raise Rejected(f"no such action {action!r}")
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             draft = approval.get_draft(session, number)
             approval.check_version(draft, expected)
             if action == "reject":
-                return self.app.follow.decide(session, draft, approval.Verdict("reject"), who,
-                                              self.app.clock())
-            findings = approval.save(draft, text, who, self.app.tone.check)
+                return self.review.decide(session, draft, approval.Verdict("reject"), who, self.clock())
+            findings = approval.save(draft, text, who, self.review.findings_of)
             if action == "save":
                 return f"saved; {len(findings)} tone findings" if findings else "saved"
             if action == "approve" and findings:
                 return "held: the text has tone findings; fix it or say «send anyway»"
             verdict = approval.Verdict("anyway" if action == "anyway" else "approve")
-            return self.app.follow.decide(session, draft, verdict, who, self.app.clock())
+            return self.review.decide(session, draft, verdict, who, self.clock())
 
     def version(self, number: int) -> str:
         """The draft's version now, as `act` and `approve` expect it."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             return approval.version_of(approval.get_draft(session, number))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlmodel import select
+
+from assistant.replies.pending import PendingNotices
+from assistant.store.database import Store
 
 from assistant.errors import NotFound, Rejected
 from assistant.store.models import OutboxMail
@@ -11,12 +17,14 @@ ATTENTION = ("queued", "failed", "uncertain", "blocked", "sending")
 
 
 class OutboxDesk:
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, store: Store, clock: Callable[[], datetime], pending: PendingNotices):
+        self.store = store
+        self.clock = clock
+        self.pending = pending
 
     def rows(self, include_sent: bool = False) -> list[dict]:
         """Mail not (yet) sent, oldest first; with include_sent, everything."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             query = select(OutboxMail).order_by(OutboxMail.id)
             if not include_sent:
                 query = query.where(OutboxMail.status.in_(ATTENTION))
@@ -34,11 +42,11 @@ class OutboxDesk:
                  "to": n.detail or "on-call", "subject": "", "attempts": n.attempts,
                  "error": n.last_error, "message_id": None, "created": n.created_at.isoformat(),
                  "next_attempt": None}
-                for n in self.app.pending.failed()]
+                for n in self.pending.failed()]
 
     def retry(self, number: int) -> str:
         """Queue a failed, uncertain or blocked mail again, to go out on the next send."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             row = session.get(OutboxMail, number)
             if row is None:
                 raise NotFound(f"no outgoing mail {number}")
@@ -46,6 +54,6 @@ class OutboxDesk:
                 raise Rejected(f"mail {number} is {row.status}; only failed, uncertain or "
                                f"blocked mail can be sent again")
             old, row.status = row.status, "queued"
-            row.next_attempt_at, row.attempts = self.app.clock(), 0
+            row.next_attempt_at, row.attempts = self.clock(), 0
             row.last_error = f"queued again by the operator (was {old})"
         return f"mail {number} ({old}) is queued again"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -10,15 +11,19 @@ from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from assistant.config import Settings
 from assistant.errors import NotFound, Rejected
+from assistant.policy.sla import SlaBook
+from assistant.store.database import Store
+from assistant.tickets import conversation
+from assistant.walk.keep import raw_bytes
 from assistant.store.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Draft, Fate,
                               Message, Quarantine, Status, Ticket, TicketChange)
 from assistant.policy.severity import grades_of
 
-if TYPE_CHECKING:
-    from assistant.walk.pipeline import Outcome
-# The walk and conversation are imported where they are used: they bring the mail parser
-# and spaCy (most of a second), which listing tickets or quarantine never needs.
+if TYPE_CHECKING:       # the walk loads the language pipelines, which listing never needs
+    from assistant.walk.pipeline import Walk
+    from assistant.walk.passage import Outcome
 
 SETTABLE = {"priority": PRIORITIES, "status": tuple(s.value for s in Status),
             "category": None, "assignee": None}
@@ -32,10 +37,13 @@ def next_due(ticket: Ticket) -> datetime | None:
 
 
 class Desk:
-    def __init__(self, app):
-        self.app = app
-        self.settings = app.settings
-        self.store = app.store
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime],
+                 sla: SlaBook, walk: Callable[[], Walk]):
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.sla = sla
+        self._walk = walk       # the walk loads the language pipelines: built when first retried
 
     def ticket_rows(self, include_closed: bool = False) -> list[dict]:
         """Tickets with what is due first on top; critical ones above everything."""
@@ -44,7 +52,7 @@ class Desk:
             if not include_closed:
                 query = query.where(Ticket.status.in_(OPEN_STATUSES))
             rows = session.exec(query).all()
-        now = self.app.clock()
+        now = self.clock()
         far = datetime.max.replace(tzinfo=now.tzinfo)
         rows = sorted(rows, key=lambda r: (not r[0].critical, next_due(r[0]) or far, r[0].id))
         return [self._row(ticket, client, now) for ticket, client in rows]
@@ -90,7 +98,7 @@ class Desk:
             drafts = session.exec(select(Draft.id, Draft.ticket_id, Draft.situation,
                                          Draft.consultant, Draft.findings).where(
                 Draft.ticket_id.in_(ids), Draft.status == "pending").order_by(Draft.id)).all()
-        now = self.app.clock()
+        now = self.clock()
         page = []
         for ticket, client in rows:
             row = self._row(ticket, client, now)
@@ -130,7 +138,7 @@ class Desk:
                 Attachment.message_id.in_([m.id for m in messages]))).all() if messages else []
             changes = session.exec(select(TicketChange).where(TicketChange.ticket_id == number)
                                    .order_by(TicketChange.at, TicketChange.id)).all()
-            detail = self._row(ticket, client, self.app.clock())
+            detail = self._row(ticket, client, self.clock())
         reasons = json.loads(ticket.priority_reasons or "[]")
         detail["reasons"] = [r for r in reasons if r.get("text")]
         detail.update(grades_of(reasons))
@@ -156,7 +164,7 @@ class Desk:
             allowed = SETTABLE[field]
             if allowed and value not in allowed:
                 raise Rejected(f"{field} must be one of {', '.join(allowed)}, not {value!r}")
-        now = self.app.clock()
+        now = self.clock()
         said = []
         with self.store.session() as session:
             ticket = _ticket(session, number)
@@ -178,7 +186,7 @@ class Desk:
 
     def _new_deadlines(self, ticket: Ticket, client: Client, now: datetime) -> None:
         ticket.critical = ticket.priority == "critical"
-        due = self.app.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
+        due = self.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
                                      client_email=client.email, internal=client.internal,
                                      start=now)
         if ticket.first_response_at is None:
@@ -196,7 +204,6 @@ class Desk:
             row = session.get(Quarantine, number)
             if row is None:
                 raise NotFound(f"nothing in quarantine under number {number}")
-            from assistant.walk.pipeline import raw_bytes
             raw = raw_bytes(session, self.settings, row.content_hash)
         detail = _quarantine_row(row)
         detail["size"] = len(raw)
@@ -205,7 +212,6 @@ class Desk:
 
     def retry_quarantined(self, number: int, release: bool = False) -> Outcome:
         """Walk a quarantined message again (after a fix), or release a held one onto its ticket."""
-        from assistant.walk.pipeline import raw_bytes
         with self.store.session() as session:
             row = session.get(Quarantine, number)
             if row is None:
@@ -216,11 +222,10 @@ class Desk:
                 raise Rejected(f"quarantine {number} is not a held reply; use retry")
             raw = raw_bytes(session, self.settings, row.content_hash)
             if release:
-                from assistant.tickets import conversation
                 ticket = session.get(Ticket, row.ticket_id)
                 conversation.add_participants(session, ticket, (row.from_address,), self.settings)
-            row.resolved_at = self.app.clock()
-            outcome = self.app.walk.process_in(session, raw, row.source, retry=True)
+            row.resolved_at = self.clock()
+            outcome = self._walk().process_in(session, raw, row.source, retry=True)
             row.resolution = (f"{outcome.fate.value}" + (f" #{outcome.ticket_id}"
                                                           if outcome.ticket_id else ""))
             if outcome.fate is Fate.QUARANTINED:

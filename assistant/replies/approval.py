@@ -147,7 +147,7 @@ def findings_json(findings) -> str:
 
 
 def letter_for(session: Session, draft: Draft, message_id: str, from_name: str,
-               automatic: bool = False) -> Letter:
+               automatic: bool = False, extra_headers: tuple[tuple[str, str], ...] = ()) -> Letter:
     """The client's letter for an approved draft, threaded onto their last mail."""
     ticket = session.get(Ticket, draft.ticket_id)
     client = session.get(Client, ticket.client_id)
@@ -156,7 +156,7 @@ def letter_for(session: Session, draft: Draft, message_id: str, from_name: str,
     last_in = draft.in_reply_to or (chain[-1] if chain else None)
     return Letter(to=(client.email,), subject=draft.subject, text=draft.text, html=draft.html,
                   message_id=message_id, in_reply_to=last_in, references=tuple(chain),
-                  from_name=from_name, automatic=automatic)
+                  from_name=from_name, automatic=automatic, extra_headers=extra_headers)
 
 
 def after_sending(session: Session, draft: Draft, now: datetime) -> None:

@@ -2,37 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from assistant.replies.render import ReplyContext
-from assistant.store.models import Client, Ticket
+from assistant.config import Settings
 from assistant.mail.quoting import own_words
+from assistant.policy.sla import SlaBook
+from assistant.replies.render import ReplyContext
+from assistant.store.models import Client, Fate, Message, Ticket
 
 
-def context_for(session: Session, app, ticket: Ticket, now: datetime, extra: dict,
-                quote_first: bool = False, sign_as: str | None = None) -> ReplyContext:
+def context_for(session: Session, settings: Settings, sla: SlaBook, ticket: Ticket, now: datetime,
+                extra: dict, quote_first: bool = False, sign_as: str | None = None) -> ReplyContext:
     """The ReplyContext for `ticket`; `extra` carries situation-specific values.
 
     `sign_as` is the consultant whose name the letter carries; None signs it as the team.
     """
-    from assistant.replies.followup import client_words, last_client_message
     client = session.get(Client, ticket.client_id)
     last = last_client_message(session, ticket, first=quote_first)
-    consultant = next((p for p in app.settings.consultants if p.email == sign_as), None) \
+    consultant = next((p for p in settings.consultants if p.email == sign_as), None) \
         if sign_as else None
-    language = ticket.language or app.settings["support.language"]
-    next_contact = extra.pop("next_contact_at", None) or _next_contact(app, ticket, client, now)
+    language = ticket.language or settings["support.language"]
+    next_contact = extra.pop("next_contact_at", None) or _next_contact(sla, ticket, client, now)
     return ReplyContext(
         ticket_id=ticket.id, tag=ticket.tag, subject=ticket.subject,
         language=language,
         client_name=_first_name(client.name), client_email=client.email,
-        client_tz=client.timezone or app.settings["support.timezone"],
+        client_tz=client.timezone or settings["support.timezone"],
         client_words=client_words(own_words(last.visible_text or last.text)) if last else "",
         now=now, next_contact_at=next_contact, priority=ticket.priority,
         critical=ticket.critical, consultant_name=name_in(consultant, language) if consultant else "",
-        support_name=app.settings.support_name(ticket.language), extra=extra)
+        support_name=settings.support_name(ticket.language), extra=extra)
 
 
 def name_in(person, lang: str) -> str:
@@ -65,15 +67,15 @@ def latin(name: str) -> str:
     return "".join(out)
 
 
-def _next_contact(app, ticket: Ticket, client: Client, now: datetime) -> datetime:
+def _next_contact(sla: SlaBook, ticket: Ticket, client: Client, now: datetime) -> datetime:
     """When the client hears from us next: the nearest deadline still ahead, else one
     reporting rhythm from now, so no letter that leaves the problem open lacks a time."""
     for due in (ticket.first_response_due, ticket.resolution_due):
         if due is not None and due > now:
             return due
-    rhythm = app.sla.cadence(ticket.priority, client.email, client.internal)
-    calendar = app.sla.terms(client.email, client.internal)[0].name
-    return app.sla.add_business_time(calendar, now, rhythm)
+    rhythm = sla.cadence(ticket.priority, client.email, client.internal)
+    calendar = sla.terms(client.email, client.internal)[0].name
+    return sla.add_business_time(calendar, now, rhythm)
 
 
 def _first_name(name: str) -> str:
@@ -82,3 +84,34 @@ def _first_name(name: str) -> str:
     if not name or "@" in name:
         return ""
     return name.split()[0] if len(name.split()) <= 3 else name
+
+
+_FIRST_SENTENCES = re.compile(r"^(.{20,300}?[.!?…])(\s|$)", re.DOTALL)
+# A greeting says nothing about the problem; quoting it back reads like a form letter.
+_GREETING = re.compile(
+    r"^(добр(ый|ое|ого) (день|вечер|утро|дня)|здравствуйте|привет|коллеги|"
+    r"hi|hello|hey|dear [^,!.\n]{1,40}|good (morning|afternoon|evening))\b[^.!?,\n]{0,40}[,.!]?\s*",
+    re.IGNORECASE)
+
+
+def client_words(text: str, limit: int = 300) -> str:
+    """The client's own words about the problem: their first sentence or two, trimmed.
+
+    >>> client_words("Добрый день! Отгрузка остановилась с утра. Помогите.")
+    'Отгрузка остановилась с утра.'
+    """
+    flat = _GREETING.sub("", " ".join(text.split()), count=1)
+    flat = flat[:1].upper() + flat[1:]
+    found = _FIRST_SENTENCES.match(flat)
+    words = found.group(1) if found else flat[:limit]
+    return words if len(words) <= limit else words[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def last_client_message(session: Session, ticket: Ticket, first: bool = False) -> Message | None:
+    """The client's newest mail on the ticket (with first, the one that opened it)."""
+    # Only the client's own mail: a consultant's approval reply is kept on the ticket too.
+    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in",
+                                  Message.fate.in_((Fate.NEW_TICKET.value, Fate.REPLY.value)))
+    if first:
+        return session.exec(query.order_by(Message.received_at, Message.id)).first()
+    return session.exec(query.order_by(Message.received_at.desc(), Message.id.desc())).first()

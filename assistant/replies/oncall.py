@@ -19,9 +19,13 @@ from sqlmodel import Session, select
 from assistant.replies import grammar
 from assistant.tickets.conversation import Signer
 from assistant.store.models import AlertSent, Client, Ticket
-from assistant.transport.outbox import Letter
 from assistant.policy.severity import grades_of
-from assistant.schedule.summary import AUTO_GENERATED
+from assistant.config import Settings
+from assistant.policy.sla import SlaBook
+from assistant.policy.timetable import Timetable
+from assistant.replies.context import name_in
+from assistant.replies.staff import StaffMail
+from assistant.tickets.conversation import Signatures, support_domain
 
 log = logging.getLogger("assistant.replies.oncall")
 
@@ -53,10 +57,14 @@ def alerted_tickets(signer: Signer, message_id: str) -> list[int]:
 class OnCall:
     """Marks critical tickets during the walk; `send_due` writes the alerts afterwards."""
 
-    def __init__(self, follow):
-        self.follow = follow
-        self.app = follow.app
-        self.settings = follow.settings
+    def __init__(self, settings: Settings, staff: StaffMail, signatures: Signatures, sla: SlaBook,
+                 timetable: Timetable):
+        self.settings = settings
+        self.staff = staff
+        self.signatures = signatures
+        self.sla = sla
+        self.timetable = timetable
+        self.domain = support_domain(settings)
 
     def mark(self, session: Session, ticket: Ticket, now: datetime) -> None:
         """Note that the on-call people must hear of `ticket` (once per ticket)."""
@@ -76,11 +84,11 @@ class OnCall:
             return 0
         last = session.exec(select(AlertSent.at).where(
             AlertSent.kind == KIND, AlertSent.sent_to != "").order_by(AlertSent.at.desc())).first()
-        interval = self.app.checkpoints.timetable.oncall_batch
+        interval = self.timetable.oncall_batch
         if last is not None and now - last < interval:
             return 0
         tickets = [t for t in (session.get(Ticket, row.ticket_id) for row in pending) if t]
-        addresses = self.app.sla.oncall()
+        addresses = self.sla.oncall()
         for address in addresses:
             self._mail(session, address, tickets, now)
         for row in pending:
@@ -89,19 +97,15 @@ class OnCall:
         return len(tickets)
 
     def _mail(self, session: Session, address: str, tickets: list[Ticket], now: datetime) -> None:
-        person = next((p for p in self.settings.consultants if p.email == address), None)
-        lang = person.languages[0] if person else self.settings["support.language"]
+        lang = self.staff.language(address)
         items = [self._item(session, ticket, lang, now) for ticket in tickets]
-        subject, text = self.follow.notices.render("critical_alert", lang, items=items)
-        signer = self.follow.signer(session)
-        letter = Letter(to=(address,), subject=subject, text=text,
-                        message_id=alert_message_id(signer, [t.id for t in tickets], self.follow.domain),
-                        from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
-        self.follow.outbox.queue(session, letter, kind="alert",
-                                 ticket_id=tickets[0].id if len(tickets) == 1 else None)
+        signer = self.signatures(session)
+        self.staff.send(session, (address,), "critical_alert", lang,
+                        message_id=alert_message_id(signer, [t.id for t in tickets], self.domain),
+                        kind="alert", ticket_id=tickets[0].id if len(tickets) == 1 else None,
+                        scheduled=True, items=items)
 
     def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:
-        from assistant.replies.context import name_in
         client = session.get(Client, ticket.client_id)
         zone = self.settings["support.timezone"]
         owner = next((p for p in self.settings.consultants if p.email == ticket.assignee), None)

@@ -7,14 +7,16 @@ import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
 from assistant.replies import grammar
 from assistant.errors import TemplateError
-from assistant.policy.tone import Finding, ToneChecker
+
+if TYPE_CHECKING:       # the tone checker brings spaCy; rendering alone does not need it
+    from assistant.policy.tone import Finding, ToneChecker
 
 WORDS_LIMIT = 200
 # What a letter cannot do without: an empty list would print a heading followed by nothing.

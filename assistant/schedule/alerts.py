@@ -11,10 +11,13 @@ from sqlmodel import Session, select
 from assistant.replies import grammar
 from assistant.tickets import promises
 from assistant.store.models import AlertSent, Draft, Promise
-from assistant.transport.outbox import Letter
-from assistant.schedule.rhythm import OpenTicket, Rhythm
-from assistant.schedule.summary import AUTO_GENERATED
+from assistant.config import Settings
+from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
+from assistant.replies.oncall import alert_message_id
+from assistant.replies.staff import StaffMail
+from assistant.schedule.rhythm import OpenTicket, Rhythm
+from assistant.tickets.conversation import Signatures, support_domain
 
 log = logging.getLogger("assistant.schedule.alerts")
 
@@ -34,12 +37,16 @@ class Alert:
 class Alerts:
     """Finds what needs a consultant now and tells each person once, in one mail."""
 
-    def __init__(self, app, timetable: Timetable, rhythm: Rhythm):
-        self.app = app
-        self.settings = app.settings
+    def __init__(self, settings: Settings, timetable: Timetable, rhythm: Rhythm, sla: SlaBook,
+                 staff: StaffMail, signatures: Signatures):
+        self.settings = settings
         self.timetable = timetable
         self.rhythm = rhythm
-        self.people = {p.email: p for p in app.settings.consultants}
+        self.sla = sla
+        self.staff = staff
+        self.signatures = signatures
+        self.people = {p.email: p for p in settings.consultants}
+        self.domain = support_domain(settings)
 
     def _owner(self, ticket: OpenTicket, someone: str | None = None) -> tuple[str, ...]:
         """The person an alert is for: whoever promised, else the ticket's consultant,
@@ -47,7 +54,7 @@ class Alerts:
         for address in (someone, ticket.assignee):
             if address and "@" in address:
                 return (address,)
-        return tuple(self.app.sla.oncall())
+        return tuple(self.sla.oncall())
 
     def about_ticket(self, ticket: OpenTicket, now: datetime) -> list[Alert]:
         """Silence, deadlines and ownership of one open ticket."""
@@ -66,7 +73,7 @@ class Alerts:
                 found.append(Alert(ticket, "deadline", f"{which}:{due.isoformat()}",
                                    self._owner(ticket), due=due, which=which))
         if ticket.critical and not ticket.assignee and self.timetable.unowned_critical:
-            everyone = tuple(dict.fromkeys([*self.people, *self.app.sla.oncall()]))
+            everyone = tuple(dict.fromkeys([*self.people, *self.sla.oncall()]))
             found.append(Alert(ticket, "unowned", "unowned", everyone))
         return found
 
@@ -102,21 +109,15 @@ class Alerts:
         return len(fresh)
 
     def _mail(self, session: Session, address: str, alerts: list[Alert], now: datetime) -> None:
-        person = self.people.get(address)
-        lang = person.languages[0] if person else self.settings["support.language"]
+        lang = self.staff.language(address)
         items = [self._item(session, alert, lang, now) for alert in alerts]
-        from assistant.replies.oncall import alert_message_id
-        from assistant.replies.context import name_in
-        follow = self.app.follow
-        subject, text = follow.notices.render(
-            "alerts", lang, items=items, person=name_in(person, lang).split()[0] if person else "")
         # A signed Message-ID naming the tickets: a reply to this alert is known for what it is.
-        letter = Letter(to=(address,), subject=subject, text=text,
-                        message_id=alert_message_id(follow.signer(session),
-                                                    [a.ticket.id for a in alerts], follow.domain),
-                        from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
-        ticket_id = alerts[0].ticket.id if len(alerts) == 1 else None
-        self.app.follow.outbox.queue(session, letter, kind="alert", ticket_id=ticket_id)
+        message_id = alert_message_id(self.signatures(session), [a.ticket.id for a in alerts],
+                                      self.domain)
+        self.staff.send(session, (address,), "alerts", lang, message_id=message_id, kind="alert",
+                        ticket_id=alerts[0].ticket.id if len(alerts) == 1 else None,
+                        scheduled=True, items=items,
+                        person=self.staff.greeting_name(address, lang))
 
     def _item(self, session: Session, alert: Alert, lang: str, now: datetime) -> dict:
         ticket, zone = alert.ticket, self.settings["support.timezone"]

@@ -11,19 +11,24 @@ never once per missed slot.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from assistant.policy import timetable
-from assistant.replies import approval
-from assistant.tickets import promises, worklog
+from assistant.policy.sla import SlaBook
+from assistant.policy.timetable import Timetable
+from assistant.replies.compose import Composer
+from assistant.replies.dispatch import Dispatcher
+from assistant.replies.review import Review
 from assistant.schedule.alerts import Alerts
-from assistant.store.models import Draft, Message, ProgressCheckpoint, ScheduleRun, Ticket
 from assistant.schedule.rhythm import OpenTicket, Rhythm, open_tickets
-from assistant.schedule.summary import AUTO_GENERATED, Summary
+from assistant.schedule.summary import Summary
+from assistant.store.database import Store
+from assistant.store.models import Draft, ProgressCheckpoint, ScheduleRun, Ticket
+from assistant.tickets import promises, worklog
 
 log = logging.getLogger("assistant.schedule.jobs")
 
@@ -46,12 +51,19 @@ class Done:
 class Checkpoints:
     """Built once by the App: `jobs()` for the daemon, `run_due()` for everything due now."""
 
-    def __init__(self, app):
-        self.app = app
-        self.timetable = timetable.load(app.settings.rules_dir)
-        self.rhythm = Rhythm(app.sla)
-        self.summary = Summary(app, self.timetable, self.rhythm)
-        self.alerts = Alerts(app, self.timetable, self.rhythm)
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, sla: SlaBook,
+                 timetable: Timetable, composer: Composer, dispatcher: Dispatcher,
+                 review: Review, summary: Summary, alerts: Alerts, rhythm: Rhythm):
+        self.store = store
+        self.clock = clock
+        self.sla = sla
+        self.timetable = timetable
+        self.composer = composer
+        self.dispatcher = dispatcher
+        self.review = review
+        self.summary = summary
+        self.alerts = alerts
+        self.rhythm = rhythm
 
     def jobs(self):
         """The daemon's jobs: each registers itself on the daemon's own Scheduler."""
@@ -62,7 +74,7 @@ class Checkpoints:
 
     def run_due(self) -> Done:
         """Everything due at the clock's time; one failing step never stops the others."""
-        now, done = self.app.clock(), Done()
+        now, done = self.clock(), Done()
         for step in (self._settle, self._reports, self._alerts, self._summary):
             try:
                 step(now, done)
@@ -75,7 +87,7 @@ class Checkpoints:
 
     # -- promises ---------------------------------------------------------------------------
     def _settle(self, now: datetime, done: Done) -> None:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             done.missed = len(promises.settle(session, now))
 
     # -- progress reports -------------------------------------------------------------------
@@ -100,11 +112,11 @@ class Checkpoints:
                    self.rhythm.cadence(ticket) / 4)
 
     def _reports(self, now: datetime, done: Done) -> None:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             due = self.due_reports(session, now)
         for ticket, checkpoint in due:
             try:
-                with self.app.store.session() as session:
+                with self.store.session() as session:
                     if self.write_report(session, ticket, checkpoint, now):
                         done.reports.append(ticket.id)
             except Exception:  # noqa: BLE001 - one ticket's trouble never holds up the rest
@@ -124,7 +136,7 @@ class Checkpoints:
             # Words that came by mail, however they were checked, reach a client only
             # through a consultant's review.
             mode = "approve"
-        draft = self.app.follow.make_draft(
+        draft = self.composer.draft(
             session, row, "progress", now, automatic=mode == "auto",
             extra={"done": [e.text for e in entries if e.kind == "done"],
                    "next_steps": [e.text for e in entries if e.kind == "next"],
@@ -134,12 +146,11 @@ class Checkpoints:
         session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
                                        created_at=now))
         if mode == "auto" and draft.findings == "[]":
-            approval._set(session, draft, "approved", promises.ASSISTANT, now)
-            self.send_on_its_own(session, draft, now)
+            self.dispatcher.send_on_its_own(session, draft, now, scheduled=True)
             log.info("checkpoints: %s progress report %d %s on its own (checkpoint %s)",
                      ticket.tag, draft.id, draft.status, checkpoint.isoformat())
         else:
-            self.app.follow.ask_approval(session, draft, None, now)
+            self.review.ask(session, draft, None, now)
             log.info("checkpoints: %s progress report %d waits for %s", ticket.tag, draft.id,
                      draft.consultant or "a consultant")
         return draft
@@ -175,32 +186,9 @@ class Checkpoints:
             up += QUARTER
         return up
 
-    def send_on_its_own(self, session: Session, draft: Draft, now: datetime) -> None:
-        """Queue a report nobody had to approve.
-
-        It is a scheduled report, not an answer to the client's mail: RFC 3834 §5 marks it
-        auto-generated, and the per-sender cap on auto-replies (a guard against mail loops,
-        which a timed report cannot start) does not count it.
-        """
-        follow = self.app.follow
-        signer = follow.signer(session)
-        letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
-                                     follow.from_name(session, draft))
-        letter = replace(letter, extra_headers=AUTO_GENERATED)
-        row = follow.outbox.queue(session, letter, kind="progress", ticket_id=draft.ticket_id,
-                                  draft_id=draft.id)
-        if row.status == "blocked":
-            approval._set(session, draft, "blocked", promises.ASSISTANT, now)
-            return
-        session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.app.settings["support.address"],
-                            from_name=letter.from_name, to_addresses=row.recipients,
-                            subject=draft.subject, in_reply_to=letter.in_reply_to,
-                            visible_text=draft.text, text=draft.text, received_at=now))
-
     # -- alerts -----------------------------------------------------------------------------
     def _alerts(self, now: datetime, done: Done) -> None:
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             found, tickets = [], {}
             for page in open_tickets(session):
                 for ticket in page:
@@ -221,7 +209,7 @@ class Checkpoints:
         if not self._first_run(now):
             return
         slot = self.last_slot(now)
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             run = session.exec(select(ScheduleRun).where(ScheduleRun.name == SUMMARY)
                                .with_for_update()).one()
             if slot is None or (run.last_run_at is not None and run.last_run_at >= slot):
@@ -231,11 +219,11 @@ class Checkpoints:
 
     def _first_run(self, now: datetime) -> bool:
         """False the first time: the summary's record is made, starting from now."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             if session.get(ScheduleRun, SUMMARY) is not None:
                 return True
         try:
-            with self.app.store.session() as session:
+            with self.store.session() as session:
                 session.add(ScheduleRun(name=SUMMARY, last_run_at=now))
             log.info("checkpoints: the first manager summary goes out after %s",
                      self.next_slot(now).isoformat())
@@ -246,7 +234,7 @@ class Checkpoints:
     def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
         """Queue the summary for every group of readers; returns the outbox rows."""
         letters = self.summary.letters(session, now, since, self.next_slot(now))
-        return [self.app.follow.outbox.queue(session, letter, kind="summary") for letter in letters]
+        return [self.dispatcher.outbox.queue(session, letter, kind="summary") for letter in letters]
 
     def last_summary_at(self, session: Session) -> datetime | None:
         run = session.get(ScheduleRun, SUMMARY)
@@ -255,8 +243,8 @@ class Checkpoints:
     def _slots(self, now: datetime, days: range, backwards: bool):
         """Summary times on the calendar's working days, in the order the walk goes: a walk
         backwards takes each day's times latest first, a walk forwards earliest first."""
-        calendar = self.app.sla.rules.calendars[
-            self.timetable.summary_calendar or self.app.sla.rules.default_calendar]
+        calendar = self.sla.rules.calendars[
+            self.timetable.summary_calendar or self.sla.rules.default_calendar]
         today = now.astimezone(calendar.zone).date()
         for offset in days:
             day = today + timedelta(days=offset)

@@ -13,18 +13,16 @@ import jinja2
 from babel.dates import format_date
 from sqlmodel import Session
 
+from assistant.config import Settings
 from assistant.tickets import promises, worklog
 from assistant.errors import TemplateError
-from assistant.transport.outbox import Letter
+from assistant.transport.outbox import AUTO_GENERATED, Letter
 from assistant.schedule.rhythm import AT_RISK, ON_TRACK, OVERDUE, OpenTicket, Rhythm, deadline_status, open_tickets
 from assistant.policy.timetable import Readers, Timetable
 
 log = logging.getLogger("assistant.schedule.summary")
 
 SITUATION = "manager_summary"
-# Mail our own people and clients' managers get on a schedule: a report, not an answer to
-# anything, so RFC 3834 §5 calls it auto-generated; Exchange is asked not to auto-answer it.
-AUTO_GENERATED = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
 STATUS_ORDER = {OVERDUE: 0, AT_RISK: 1, ON_TRACK: 2}
 
 
@@ -81,12 +79,13 @@ class Incident:
 class Summary:
     """Builds the rows from open tickets only, and renders them per reader and language."""
 
-    def __init__(self, app, timetable: Timetable, rhythm: Rhythm):
-        self.app = app
-        self.settings = app.settings
+    def __init__(self, settings: Settings, timetable: Timetable, rhythm: Rhythm,
+                 templates: jinja2.Environment):
+        self.settings = settings
+        self.templates = templates
         self.timetable = timetable
         self.rhythm = rhythm
-        self.names = {p.email: p.name for p in app.settings.consultants}
+        self.names = {p.email: p.name for p in settings.consultants}
 
     def collect(self, session: Session, now: datetime, since: datetime | None) -> list[Row]:
         """Every open ticket with its work since `since` and its missed promises, worst first."""
@@ -156,7 +155,7 @@ class Summary:
 
     def _render(self, name: str, values: dict) -> str:
         try:
-            return self.app.drafter.env.get_template(name).render(values)
+            return self.templates.get_template(name).render(values)
         except jinja2.TemplateError as exc:
             raise TemplateError(f"templates/replies/{name}: {exc}") from exc
 

@@ -12,41 +12,52 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from assistant.config import Settings
 from assistant.mail import quoting
 from assistant.replies import approval
 from assistant.tickets import conversation
-from assistant.mail.intake import Incoming
 from assistant.store.models import Client, Fate, Status, Ticket, TicketChange
-from assistant.transport.outbox import Letter
-from assistant.walk.pipeline import Outcome
+from assistant.replies.context import last_client_message
+from assistant.replies.staff import StaffMail
+from assistant.tickets.conversation import Signatures, support_domain
+from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.tickets.access")
 
 KIND = "o"      # the Message-ID kind of our requests to owners
 
 
-class OwnerApproval:
-    def __init__(self, follow):
-        self.follow = follow
-        self.settings = follow.settings
+class OwnerRequest:
+    """Writes the request to the owner, after the walk that held the ticket has committed."""
+
+    def __init__(self, staff: StaffMail, signatures: Signatures):
+        self.staff = staff
+        self.signatures = signatures
+        self.domain = support_domain(staff.settings)
 
     def ask(self, session: Session, ticket: Ticket, owner: str, now: datetime) -> None:
-        """Hold the ticket and mail its business owner the request, in the ticket's language."""
+        """Mail the ticket's business owner the request, in the ticket's language."""
         ticket.approver = owner
         client = session.get(Client, ticket.client_id)
-        last = _first_words(session, ticket)
-        subject, text = self.follow.notices.render(
-            "access_request", ticket.language, ticket=ticket, client=client, request=last)
-        signer = self.follow.signer(session)
-        letter = Letter(to=(owner,), subject=subject, text=text,
-                        message_id=signer.message_id(ticket.id, self.follow.domain, KIND),
-                        from_name=self.settings["support.name"])
-        self.follow.outbox.queue(session, letter, kind="access_request", ticket_id=ticket.id)
+        signer = self.signatures(session)
+        self.staff.send(session, (owner,), "access_request", ticket.language,
+                        message_id=signer.message_id(ticket.id, self.domain, KIND),
+                        kind="access_request", ticket_id=ticket.id,
+                        ticket=ticket, client=client, request=_first_words(session, ticket))
         log.info("access: %s waits for %s to approve", ticket.tag, owner)
 
-    def from_mail(self, session: Session, mail: Incoming, now: datetime) -> Outcome | None:
-        """The owner's answer releases or refuses the request; anyone else's does nothing."""
-        signer = self.follow.signer(session)
+
+class OwnerAnswer:
+    """The walk's stage for the owner's answer: it releases or refuses the request;
+    anyone else's answer does nothing."""
+
+    def __init__(self, settings: Settings, signatures: Signatures):
+        self.settings = settings
+        self.signatures = signatures
+
+    def __call__(self, passage: Passage) -> Outcome | None:
+        session, mail, now = passage.session, passage.mail, passage.now
+        signer = self.signatures(session)
         ticket_id = next(filter(None, (signer.named(i, KIND) for i in
                                        (mail.in_reply_to, *mail.references) if i)), None)
         if ticket_id is None:
@@ -75,6 +86,5 @@ class OwnerApproval:
 
 
 def _first_words(session: Session, ticket: Ticket) -> str:
-    from assistant.replies.followup import last_client_message
     message = last_client_message(session, ticket)
     return quoting.own_words(message.visible_text or message.text) if message else ""

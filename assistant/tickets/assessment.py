@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import logging
 from datetime import datetime
@@ -12,7 +14,9 @@ from assistant.config import Settings
 from assistant.mail.intake import Incoming
 from assistant.store.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
 from assistant.policy.sla import SlaBook
-from assistant.policy.triage import Assessment, Triage
+
+if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it is needed
+    from assistant.policy.triage import Assessment, Triage
 
 log = logging.getLogger("assistant.tickets.assessment")
 
@@ -35,9 +39,10 @@ class Assessor:
         self.on_access = on_access          # (session, ticket, owner, now) -> None: ask the owner
 
     def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
-                 now: datetime, verdict: Assessment | None = None) -> Assessment:
+                 now: datetime, verdict: Assessment | None = None, alert: bool = True) -> Assessment:
         """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the settings'
-        language and time zone and no chasing) is used when this client's would change nothing."""
+        language and time zone and no chasing) is used when this client's would change nothing.
+        With `alert` False (imported history) a critical ticket pages nobody."""
         client = session.get(Client, ticket.client_id)
         # Chasing: writing again after the first answer was due and still has not come.
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
@@ -50,9 +55,9 @@ class Assessor:
                 chasing=chasing, now=now, default_language=default_language, tz=tz)
         client.language = verdict.language
         if fate is Fate.NEW_TICKET:
-            self._first(session, ticket, client, verdict, now)
+            self._first(session, ticket, client, verdict, now, alert)
         elif rank(verdict.priority) < rank(ticket.priority) or (verdict.critical and not ticket.critical):
-            self._raise(session, ticket, client, verdict, now, mail.message_id)
+            self._raise(session, ticket, client, verdict, now, mail.message_id, alert)
         return verdict
 
     def _holds(self, verdict: Assessment, mail: Incoming, now: datetime, language: str,
@@ -69,7 +74,8 @@ class Assessor:
         return verdict.client_deadline is None and self.triage.client_deadline(
             mail.subject, mail.visible_text or mail.text, now, tz) is None
 
-    def _first(self, session, ticket: Ticket, client: Client, verdict: Assessment, now) -> None:
+    def _first(self, session, ticket: Ticket, client: Client, verdict: Assessment, now,
+               alert: bool) -> None:
         ticket.language = verdict.language
         ticket.priority, ticket.critical = verdict.priority, verdict.critical
         ticket.category = verdict.category
@@ -85,11 +91,11 @@ class Assessor:
                 self.on_access(session, ticket, verdict.owner, now)
         # The reasons for the first priority are on the ticket itself (priority_reasons);
         # the history records changes after that.
-        if ticket.critical and self.on_critical:
+        if ticket.critical and self.on_critical and alert:
             self.on_critical(session, ticket, now)
 
     def _raise(self, session, ticket: Ticket, client: Client, verdict: Assessment, now,
-               message_id: str) -> None:
+               message_id: str, alert: bool) -> None:
         old = ticket.priority + (" (critical)" if ticket.critical else "")
         was_critical = ticket.critical
         ticket.priority = verdict.priority if rank(verdict.priority) < rank(ticket.priority) \
@@ -102,7 +108,7 @@ class Assessor:
             new=ticket.priority + (" (critical)" if ticket.critical else ""), at=now,
             why=f"the client wrote {message_id}: {_why(verdict)}"))
         log.info("assessment: %s priority %s -> %s", ticket.tag, old, ticket.priority)
-        if ticket.critical and not was_critical and self.on_critical:
+        if ticket.critical and not was_critical and self.on_critical and alert:
             self.on_critical(session, ticket, now)
 
     def _set_deadlines(self, ticket: Ticket, client: Client, now: datetime,

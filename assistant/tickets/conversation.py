@@ -68,6 +68,28 @@ class Signer:
         return self.named(message_id, "t")
 
 
+def support_domain(settings: Settings) -> str:
+    """The domain of the support address: our Message-IDs end in it."""
+    return settings["support.address"].rpartition("@")[2] or "localhost"
+
+
+class Signatures:
+    """The process's one Signer: its key is read once, from the key file or the database.
+
+    The key never changes once made, so every part that signs or checks a Message-ID
+    shares this one instance instead of looking the key up again.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._signer: Signer | None = None
+
+    def __call__(self, session: Session) -> Signer:
+        if self._signer is None:
+            self._signer = signer_for(self.settings, session)
+        return self._signer
+
+
 def signer_for(settings: Settings, session: Session) -> Signer:
     """The signer with the configured key, or one kept in the database since first start."""
     secret_file = settings["support.secret_file"]

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
 
+from assistant.config import Settings
 from assistant.errors import NotFound, Rejected
+from assistant.store.database import Store
 from assistant.store.models import Ticket, WorkLogEntry
 
 log = logging.getLogger("assistant.tickets.worklog")
@@ -64,11 +67,12 @@ def read_note(text: str, internal: bool = False, next_step: bool = False) -> lis
 
 
 class WorkLog:
-    """Adds entries from the command line and from consultants' mail."""
+    """Adds entries from the command line; consultants' mail adds them through `record`."""
 
-    def __init__(self, app):
-        self.app = app
-        self.consultants = {p.email for p in app.settings.consultants}
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime]):
+        self.store = store
+        self.clock = clock
+        self.consultants = {p.email for p in settings.consultants}
 
     def add(self, ticket_id: int, text: str, author: str = "", *, internal: bool = False,
             next_step: bool = False) -> list[WorkLogEntry]:
@@ -81,30 +85,32 @@ class WorkLog:
         if author and author not in self.consultants:
             raise Rejected(f"--by {author}: not a consultant of assistant.toml "
                            f"([[consultants]] email); one of: {', '.join(sorted(self.consultants)) or 'none'}")
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise NotFound(f"no ticket #{ticket_id}")
-            entries = self.record(session, ticket, read_note(text, internal, next_step),
-                                  author or ticket.assignee or "consultant", None,
-                                  self.app.clock(), source="cli")
+            entries = record(session, ticket, read_note(text, internal, next_step),
+                             author or ticket.assignee or "consultant", None,
+                             self.clock(), source="cli")
             if not entries:
                 raise Rejected("the note is empty")
         return entries
 
-    def record(self, session: Session, ticket: Ticket, notes: list[Note], author: str,
-               message_id: str | None, now: datetime, source: str = "mail") -> list[WorkLogEntry]:
-        """Store the entries of one note; returns them."""
-        entries = [WorkLogEntry(ticket_id=ticket.id, author=author, text=n.text, kind=n.kind,
-                                client_visible=n.client_visible, at=now, source=source,
-                                message_id=message_id) for n in notes]
-        session.add_all(entries)
-        session.flush()
-        for entry in entries:
-            log.info("worklog: %s %s by %s (%s)%s", ticket.tag, entry.kind, author,
-                     "visible" if entry.client_visible else "internal",
-                     f" from {message_id}" if message_id else "")
-        return entries
+
+
+def record(session: Session, ticket: Ticket, notes: list[Note], author: str,
+           message_id: str | None, now: datetime, source: str = "mail") -> list[WorkLogEntry]:
+    """Store the entries of one note; returns them."""
+    entries = [WorkLogEntry(ticket_id=ticket.id, author=author, text=n.text, kind=n.kind,
+                            client_visible=n.client_visible, at=now, source=source,
+                            message_id=message_id) for n in notes]
+    session.add_all(entries)
+    session.flush()
+    for entry in entries:
+        log.info("worklog: %s %s by %s (%s)%s", ticket.tag, entry.kind, author,
+                 "visible" if entry.client_visible else "internal",
+                 f" from {message_id}" if message_id else "")
+    return entries
 
 
 def entries_since(session: Session, ticket_ids: list[int], since: datetime | None,

@@ -36,6 +36,9 @@ BACKOFF = (60, 300, 900, 3600, 4 * 3600)       # seconds before attempts 2, 3, .
 NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon|postmaster|bounces?)([+-].*)?@",
     re.IGNORECASE)
+# Mail sent on a schedule or to our own people (reports, summaries, alerts) answers nothing,
+# so RFC 3834 §5 calls it auto-generated; Exchange is asked not to auto-answer it.
+AUTO_GENERATED = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
 # Some servers take 8 or so kilobytes of References; keep the first and the newest ids.
 MAX_REFERENCES = 20
 

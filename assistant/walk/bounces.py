@@ -20,9 +20,11 @@ from sqlmodel import Session, select
 
 from assistant.mail.intake import Incoming
 from assistant.store.models import Draft, Fate, OutboxMail, Promise, Ticket, TicketChange
-from assistant.transport.outbox import Letter
-from assistant.schedule.summary import AUTO_GENERATED
-from assistant.walk.pipeline import Outcome
+from assistant.config import Settings
+from assistant.policy.sla import SlaBook
+from assistant.replies.staff import StaffMail
+from assistant.tickets.conversation import Signatures, support_domain
+from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.walk.bounces")
 
@@ -40,12 +42,16 @@ _FAILED_IN_TEXT = re.compile(r"<([^\s<>]+@[^\s<>]+)>:((?=[^\n]*(?:\n[ \t]+[^\n]*
 class Bounces:
     """The walk's interceptor for bounces of mail we sent."""
 
-    def __init__(self, follow):
-        self.follow = follow
-        self.settings = follow.settings
+    def __init__(self, settings: Settings, staff: StaffMail, signatures: Signatures, sla: SlaBook):
+        self.settings = settings
+        self.staff = staff
+        self.signatures = signatures
+        self.sla = sla
+        self.domain = support_domain(settings)
 
-    def from_mail(self, session: Session, mail: Incoming, now: datetime) -> Outcome | None:
+    def __call__(self, passage: Passage) -> Outcome | None:
         """Settle a bounce of our letter (fate: system); None for anything else."""
+        session, mail, now = passage.session, passage.mail, passage.now
         if not mail.bounce:
             return None
         ids, recipients, diagnostic = read_report(mail)
@@ -95,27 +101,21 @@ class Bounces:
                     ticket.acknowledgement = "failed"
         person = (draft.decided_by if draft and draft.decided_by != "assistant" else None) \
             or (draft.consultant if draft else None) or (ticket.assignee if ticket else None)
-        to = (person,) if person and "@" in person else tuple(self.follow.app.sla.oncall())
+        to = (person,) if person and "@" in person else tuple(self.sla.oncall())
         if to:
             self._tell(session, to, row, ticket, diagnostic)
         return ", ".join(to)
 
     def _tell(self, session: Session, to: tuple[str, ...], row: OutboxMail, ticket: Ticket | None,
               diagnostic: str) -> None:
-        from assistant.replies.context import name_in
-        people = {p.email: p for p in self.settings.consultants}
-        person = people.get(to[0])
-        lang = person.languages[0] if person else self.settings["support.language"]
-        subject, text = self.follow.notices.render(
-            "bounce", lang, row=row, ticket=ticket, diagnostic=diagnostic or "",
-            person=name_in(person, lang).split()[0] if person else "")
-        signer = self.follow.signer(session)
-        message_id = signer.message_id(ticket.id, self.follow.domain, "a") if ticket else \
-            f"bounce.{row.id}.{signer.signature(row.id, 'b')}@{self.follow.domain}"
-        self.follow.outbox.queue(session, Letter(
-            to=to, subject=subject, text=text, message_id=message_id,
-            from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED),
-            kind="alert", ticket_id=ticket.id if ticket else None)
+        lang = self.staff.language(to[0])
+        signer = self.signatures(session)
+        message_id = signer.message_id(ticket.id, self.domain, "a") if ticket else \
+            f"bounce.{row.id}.{signer.signature(row.id, 'b')}@{self.domain}"
+        self.staff.send(session, to, "bounce", lang, message_id=message_id, kind="alert",
+                        ticket_id=ticket.id if ticket else None, scheduled=True,
+                        row=row, ticket=ticket, diagnostic=diagnostic or "",
+                        person=self.staff.greeting_name(to[0], lang))
 
 
 def read_report(mail: Incoming) -> tuple[list[str], list[str], str]:

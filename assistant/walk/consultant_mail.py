@@ -24,14 +24,16 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from assistant.config import Settings
 from assistant.replies import oncall
 from assistant.tickets import conversation, promises
-from assistant.tickets.conversation import TAG
+from assistant.tickets.conversation import TAG, Signatures
 from assistant.mail.intake import Incoming
 from assistant.store.models import Client, Fate, Message, Participant, Status, Ticket, TicketChange
 from assistant.mail.verdict import without_sign_off
-from assistant.walk.pipeline import Outcome
-from assistant.tickets.worklog import WorkLog, read_note
+from assistant.walk.passage import Outcome, Passage
+from assistant.tickets import worklog
+from assistant.tickets.worklog import read_note
 
 log = logging.getLogger("assistant.walk.consultant_mail")
 
@@ -48,14 +50,14 @@ _TAKING = re.compile(r"\b(беру|возьму|взял|взяла|забира
 class ConsultantMail:
     """The walk's interceptor for consultants' own mail about tickets."""
 
-    def __init__(self, follow):
-        self.follow = follow
-        self.app = follow.app
-        self.settings = follow.settings
-        self.consultants = {p.email for p in self.settings.consultants}
+    def __init__(self, settings: Settings, signatures: Signatures):
+        self.settings = settings
+        self.signatures = signatures
+        self.consultants = {p.email for p in settings.consultants}
 
-    def from_mail(self, session: Session, mail: Incoming, now: datetime) -> Outcome | None:
+    def __call__(self, passage: Passage) -> Outcome | None:
         """Settle a consultant's mail about a ticket (fate: system); None for other mail."""
+        session, mail, now = passage.session, passage.mail, passage.now
         if mail.from_address not in self.consultants or mail.is_system:
             return None
         refs = self.references(session, mail)
@@ -83,7 +85,7 @@ class ConsultantMail:
     def references(self, session: Session, mail: Incoming) -> dict[int, str]:
         """Tickets the mail's In-Reply-To/References name through ids of ours: {id: kind},
         kind "alert" for our alerts and notices, "letter" for our mail to the client."""
-        signer = self.follow.signer(session)
+        signer = self.signatures(session)
         found: dict[int, str] = {}
         for message_id in filter(None, (mail.in_reply_to, *mail.references)):
             for ticket_id in oncall.alerted_tickets(signer, message_id):
@@ -117,8 +119,8 @@ class ConsultantMail:
                 ticket.assignee = who
                 taken.append(ticket.tag)
             if text:
-                WorkLog(self.app).record(session, ticket, read_note(text, internal=True), who,
-                                         mail.message_id, now)
+                worklog.record(session, ticket, read_note(text, internal=True), who,
+                               mail.message_id, now)
         log.info("consultantmail: %s answered an alert about %s%s", who,
                  ", ".join(f"#{i}" for i in ticket_ids), f"; took {', '.join(taken)}" if taken else "")
         return Outcome(Fate.SYSTEM, mail.message_id, ticket_ids[0] if len(ticket_ids) == 1 else None,
@@ -165,8 +167,8 @@ class ConsultantMail:
     # -- a work-log note ----------------------------------------------------------------------
     def _note(self, session: Session, mail: Incoming, ticket: Ticket, now: datetime) -> Outcome:
         text = _body(mail)
-        entries = WorkLog(self.app).record(session, ticket, read_note(text), mail.from_address,
-                                           mail.message_id, now)
+        entries = worklog.record(session, ticket, read_note(text), mail.from_address,
+                                 mail.message_id, now)
         said = ", ".join(f"{e.kind}{'' if e.client_visible else ' (internal)'}" for e in entries)
         return Outcome(Fate.SYSTEM, mail.message_id, None,
                        f"work log for {ticket.tag} by {mail.from_address}: {said or 'nothing to log'}")

@@ -1,105 +1,106 @@
-"""The order of the stages, written once: raw bytes in, exactly one fate out."""
+"""The walk, written once as data: PIPELINE lists the stages in order; raw bytes in, one fate out.
+
+Each stage is an object with one verb: it reads the message's Passage and either settles
+its fate (returns an Outcome, which ends the walk) or passes it on (returns None). The
+first stages keep the bytes and read them; then mail meant for us rather than about a
+ticket (bounces of our letters, consultants' verdicts on drafts, owners' answers to
+access requests, consultants' own notes) is settled; everything else finds or opens its
+ticket, is assessed, and may be owed an acknowledgement. Letters the walk decides on are
+only marked due; they are written after its transaction commits (`after_commit`).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import logging
-import os
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from email.parser import BytesParser
-from email.policy import compat32
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from assistant.mail import intake
-from assistant.tickets import conversation
 from assistant.config import Settings
-from assistant.walk.budget import cpu_budget
-from assistant.errors import BatchIncomplete, Unparseable, crash_reason
+from assistant.errors import BatchIncomplete, crash_reason
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, Message, Quarantine, RawMessage, Ticket, utcnow
-from assistant.walk.workers import Understood
-from assistant.walk.records import record_message
+from assistant.policy.sla import SlaBook
+from assistant.replies.acknowledge import Acknowledge
+from assistant.replies.review import Review
+from assistant.replies.staff import StaffMail
 from assistant.store.database import Store
+from assistant.store.models import Fate, RawMessage, utcnow
+from assistant.tickets.access import OwnerAnswer
+from assistant.tickets.assessment import Assessor
+from assistant.tickets.conversation import Signatures
+from assistant.walk.approvals import ApprovalByMail
+from assistant.walk.bounces import Bounces
+from assistant.walk.consultant_mail import ConsultantMail
+from assistant.walk.keep import Keep, Understand, keep_raw, quarantine
+from assistant.walk.passage import Clock, Known, Outcome, Passage, Stage
+from assistant.walk.records import record_message
+from assistant.walk.stages import Assess, Deduplicate, Join, Thread, WorksNow
+from assistant.walk.workers import Understood
+
+if TYPE_CHECKING:       # triage brings spaCy; the App hands it in
+    from assistant.policy.triage import Triage
 
 log = logging.getLogger("assistant.walk.pipeline")
 
-Clock = Callable[[], datetime]
 
-# One message's walk. Each step either settles the fate or passes the message on;
-# the first step that settles it ends the walk.
-#   keep        the raw bytes are stored before anything else can go wrong
-#   understand  intake.parse: decoded text, attachments, flags (quarantine if hopeless)
-#   deduplicate the same Message-ID already has a fate (another folder, a re-scan)
-#   intercept   a consultant's mail about a draft (approval by reply) is settled here
-#   thread      conversation.find: its ticket by signed headers or tag; held when suspicious
-#   sort        bounces, auto-replies, list mail: kept beside their ticket, never answered
-#   ticket      a reply joins its ticket; anything else opens one (client record on first contact)
-#   assess      triage: language, priority, category, deadlines (a reply may raise them)
-#   follow      what comes after a ticket changed: the acknowledgement draft, alerts
-STAGES = ("keep", "understand", "deduplicate", "intercept", "thread", "sort", "ticket", "assess", "follow")
+@dataclass(frozen=True)
+class WalkParts:
+    """What the stages are built from; each stage takes only the parts it uses."""
+
+    settings: Settings
+    signatures: Signatures
+    triage: Triage
+    assessor: Assessor
+    sla: SlaBook
+    staff: StaffMail
+    review: Review
 
 
-# `quarantine retry` of a message that ran out of time gives it this many times as long.
-RETRY_BUDGET_FACTOR = 10
-
-
-@dataclass
-class Outcome:
-    """What became of one message."""
-
-    fate: Fate
-    message_id: str | None = None
-    ticket_id: int | None = None
-    reason: str = ""
-
-
-@dataclass
-class Tally:
-    """The fates of a run, in the shape `import --json` prints."""
-
-    fates: Counter = field(default_factory=Counter)
-
-    def add(self, outcome: Outcome) -> None:
-        self.fates[outcome.fate] += 1
-
-    @property
-    def read(self) -> int:
-        return sum(self.fates.values())
-
-    def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, **{fate.value: self.fates[fate] for fate in Fate}}
-
-
-# A step after a ticket gained a message: (session, ticket, mail, outcome, now) -> None.
-FollowUp = Callable[[Session, Ticket, Incoming, Outcome, datetime], None]
-# A step that may settle a message before threading: (session, mail, now) -> Outcome | None.
-Interceptor = Callable[[Session, Incoming, datetime], "Outcome | None"]
+# The order of the walk. A stage returning an Outcome settles the message's fate.
+PIPELINE: tuple[tuple[str, Callable[[WalkParts], Stage]], ...] = (
+    ("keep", lambda p: Keep(p.settings)),                    # raw bytes stored first
+    ("understand", lambda p: Understand(p.settings)),        # parsed, or quarantined with why
+    ("deduplicate", lambda p: Deduplicate()),                # this Message-ID has a fate already
+    ("bounces", lambda p: Bounces(p.settings, p.staff, p.signatures, p.sla)),  # our letter bounced
+    ("approvals", lambda p: ApprovalByMail(p.settings, p.review)),  # a verdict on a draft
+    ("owner answers", lambda p: OwnerAnswer(p.settings, p.signatures)),  # an owner's yes or no
+    ("consultant mail", lambda p: ConsultantMail(p.settings, p.signatures)),  # notes, alert replies
+    ("thread", lambda p: Thread(p.settings, p.signatures)),  # its ticket; system mail; held
+    ("join", lambda p: Join(p.settings)),                    # joins its ticket or opens one
+    ("assess", lambda p: Assess(p.assessor)),                # priority, deadlines, on-call mark
+    ("works now", lambda p: WorksNow(p.triage)),             # «всё заработало»: suggest resolving
+    ("acknowledge", lambda p: Acknowledge()),                # a new ticket is owed its letter
+)
 
 
 class Walk:
     """Runs the stages for each message. Holds no connection: the caller owns the session."""
 
-    def __init__(self, settings: Settings, store: Store, *, clock: Clock = utcnow,
-                 assessor=None, follow_ups: Iterable[FollowUp] = (),
-                 interceptors: Iterable[Interceptor] = (),
-                 after_commit: Iterable[Callable[[], object]] = ()):
+    def __init__(self, settings: Settings, store: Store, parts: WalkParts, *,
+                 clock: Clock = utcnow, after_commit: Iterable[Callable[[], object]] = ()):
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.assessor = assessor
-        self.follow_ups = tuple(follow_ups)
-        self.interceptors = tuple(interceptors)
+        self.stages: tuple[tuple[str, Stage], ...] = tuple(
+            (name, make(parts)) for name, make in PIPELINE)
         self.after_commit = tuple(after_commit)
-        self._signer_cache: conversation.Signer | None = None
-        self.dating: Callable[[Incoming, datetime], datetime] | None = None  # import: the mail's own time
+        self.acknowledge = True
         self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
-        self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
-        self.budget = settings["performance.message_budget_seconds"]
+
+    def stage(self, name: str) -> Stage:
+        return dict(self.stages)[name]
+
+    def read_history(self, dating: Callable[[Incoming, datetime], datetime],
+                     acknowledge: bool = False) -> None:
+        """Walk old mail (`assistant import`): dated by its own headers, and unless asked,
+        nobody is written to about it."""
+        self.stage("understand").dating = dating
+        self.acknowledge = acknowledge
 
     def process(self, raw: bytes, source: str = "", *, retry: bool = False) -> Outcome:
         """Walk one message in its own transaction, then write what it made due."""
@@ -158,7 +159,7 @@ class Walk:
         """
         ahead = _Ahead(understood)
         walked: list[Understood | None] = []
-        known = _Known()
+        known = Known()
         try:
             with session.begin_nested():
                 outcomes = []
@@ -180,118 +181,24 @@ class Walk:
 
     def _walk(self, session: Session, raw: bytes, digest: str, source: str,
               retry: bool, understood: Understood | None = None,
-              known: "_Known | None" = None) -> Outcome:
-        now = self.clock()
-        known = known or _Known()
-        kept = known.has_bytes(session, digest)
-        if kept and not retry:
-            return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
-        if not kept:
-            self._keep(session, raw, digest)
-        try:
-            mail = self._understand(raw, understood, retry)
-        except Unparseable as exc:
-            return quarantine(session, digest, str(exc), source, now)
-        verdict = understood.verdict if understood else None
-        now = self.dating(mail, now) if self.dating else now
-        if known.has_message_id(session, mail.message_id):
-            return Outcome(Fate.DUPLICATE, mail.message_id, reason="Message-ID already stored")
-        for intercept in self.interceptors:
-            settled = intercept(session, mail, now)
-            if settled is not None:
-                record_message(session, mail, settled.fate, settled.ticket_id, source, now)
-                return settled
-        match = conversation.find(mail, session, self._signer(session), self.settings)
-        if mail.is_system:
-            ticket_id = match.ticket.id if match.ticket else None
-            record_message(session, mail, Fate.SYSTEM, ticket_id, source, now)
-            return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, _system_reason(mail))
-        if match.held:
-            return quarantine(session, digest, match.held, source, now, mail=mail, kind="held",
-                              ticket_id=match.ticket.id if match.ticket else None)
-        return self._ticket(session, mail, match, source, now, verdict)
-
-    def _ticket(self, session: Session, mail: Incoming, match: conversation.Match,
-                source: str, now: datetime, verdict=None) -> Outcome:
-        if match.ticket is not None:
-            ticket, fate = match.ticket, Fate.REPLY
-            conversation.reopen_if_done(ticket, session, now, mail.message_id)
-            conversation.add_participants(session, ticket, (*mail.to, *mail.cc), self.settings)
-        else:
-            client = conversation.client_for(mail, session, self.settings, now)
-            ticket = conversation.open_ticket(mail, client, session, self.settings, now)
-            fate = Fate.NEW_TICKET
-        record_message(session, mail, fate, ticket.id, source, now)
-        outcome = Outcome(fate, mail.message_id, ticket.id)
-        if self.assessor is not None:
-            self.assessor(session, ticket, mail, fate, now, verdict)
-        for follow_up in self.follow_ups:
-            follow_up(session, ticket, mail, outcome, now)
-        return outcome
-
-    def _signer(self, session: Session) -> conversation.Signer:
-        # The key is made once and never changes, so one look-up serves the process.
-        if self._signer_cache is None:
-            self._signer_cache = conversation.signer_for(self.settings, session)
-        return self._signer_cache
-
-    def _keep(self, session: Session, raw: bytes, digest: str) -> None:
-        if len(raw) > self.max_message_bytes:
-            # Huge mail goes to a file beside the database rather than into a row.
-            folder = self.settings.path("storage", "data_dir") / "raw" / digest[:2]
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{digest}.eml"
-            _write_durably(path, raw)
-            relative = str(path.relative_to(self.settings.path("storage", "data_dir")))
-            session.add(RawMessage(content_hash=digest, size=len(raw), path=relative))
-        else:
-            session.add(RawMessage(content_hash=digest, size=len(raw), data=raw))
-
-    def _understand(self, raw: bytes, understood: Understood | None,
-                    retry: bool = False) -> Incoming:
-        if understood is not None and understood.error:
-            raise Unparseable(understood.error)
-        if understood is not None and understood.mail is not None:
-            return understood.mail
-        own = self.settings.support_addresses
-        budget = self.budget * (RETRY_BUDGET_FACTOR if retry else 1)
-        with cpu_budget(budget):
-            if len(raw) <= self.max_message_bytes:
-                return intake.parse(raw, own_addresses=own,
-                                    max_attachment_bytes=self.max_attachment_bytes)
-            return _headers_only(raw, own, self.max_message_bytes)
+              known: Known | None = None) -> Outcome:
+        passage = Passage(session, raw, digest, source, self.clock(), retry=retry,
+                          understood=understood, known=known or Known(),
+                          acknowledge=self.acknowledge)
+        for _name, stage in self.stages:
+            outcome = stage(passage)
+            if outcome is not None:
+                if outcome.fate is Fate.SYSTEM:
+                    # Mail settled as ours or automatic is kept beside its ticket, if any.
+                    record_message(session, passage.mail, outcome.fate, outcome.ticket_id,
+                                   source, passage.now)
+                return outcome
+        return Outcome(passage.fate, passage.mail.message_id, passage.ticket.id)
 
     def _quarantine_after_crash(self, session, raw, digest, source, exc) -> Outcome:
         if session.get(RawMessage, digest) is None:
-            self._keep(session, raw, digest)
+            keep_raw(session, self.settings, raw, digest, self.max_message_bytes)
         return quarantine(session, digest, crash_reason(exc, "processing"), source, self.clock())
-
-
-class _Known:
-    """What a batch has already stored, so the duplicate checks need not flush.
-
-    A query would first write every pending row of the batch (autoflush) one statement
-    at a time; remembering this batch's own hashes and Message-IDs lets the queries run
-    without flushing and the rows go out together.
-    """
-
-    def __init__(self):
-        self.hashes: set[str] = set()
-        self.message_ids: set[str] = set()
-
-    def has_bytes(self, session: Session, digest: str) -> bool:
-        return _stored_or_seen(session, self.hashes, RawMessage.content_hash, digest)
-
-    def has_message_id(self, session: Session, message_id: str) -> bool:
-        return _stored_or_seen(session, self.message_ids, Message.message_id, message_id)
-
-
-def _stored_or_seen(session: Session, seen: set[str], column, value: str) -> bool:
-    if value in seen:
-        return True
-    seen.add(value)
-    with session.no_autoflush:
-        return session.exec(select(column).where(column == value)).first() is not None
 
 
 class _Ahead:
@@ -325,59 +232,3 @@ def _digest(raw: bytes, understood: Understood | None) -> str:
 def _log(outcome: Outcome, source: str, digest: str) -> None:
     log.info("walk: %s %s -> %s%s", source or "-", outcome.message_id or digest[:12],
              outcome.fate.value, f" {outcome.reason}" if outcome.reason else "")
-
-
-def quarantine(session: Session, digest: str, reason: str, source: str, now: datetime, *,
-               mail: Incoming | None = None, kind: str = "unparseable",
-               ticket_id: int | None = None) -> Outcome:
-    """Set a message aside with its reason; its raw bytes are already kept."""
-    session.add(Quarantine(
-        content_hash=digest, message_id=mail.message_id if mail else None,
-        from_address=mail.from_address if mail else "", subject=mail.subject if mail else "",
-        kind=kind, reason=reason, ticket_id=ticket_id, source=source, created_at=now))
-    session.flush()
-    return Outcome(Fate.QUARANTINED, mail.message_id if mail else None, ticket_id, reason)
-
-
-def raw_bytes(session: Session, settings: Settings, digest: str) -> bytes:
-    """The kept bytes of a message, wherever they are."""
-    row = session.get(RawMessage, digest)
-    if row is None:
-        raise KeyError(digest)
-    if row.data is not None:
-        return row.data
-    return (settings.path("storage", "data_dir") / row.path).read_bytes()
-
-
-def _headers_only(raw: bytes, own: frozenset[str], limit: int) -> Incoming:
-    """The mail's headers with a note for a body, for a message too big to read whole."""
-    header_end = raw.find(b"\r\n\r\n")
-    header_end = raw.find(b"\n\n") if header_end < 0 else header_end
-    head = raw[:header_end] if header_end >= 0 else raw[:65536]
-    note = (f"The message is {len(raw) / 2**20:.0f} MB, over the {limit / 2**20:.0f} MB limit: "
-            f"it is kept as it came and was not read further.")
-    stub = BytesParser(policy=compat32).parsebytes(head, headersonly=True)
-    # The original Content-Type describes a body the stub does not carry.
-    for name in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version"):
-        del stub[name]
-    stub["Content-Type"] = "text/plain; charset=utf-8"
-    stub.set_payload(note.encode())
-    mail = intake.parse(stub.as_bytes(), own_addresses=own)
-    return replace(mail, content_hash=hashlib.sha256(raw).hexdigest(), size=len(raw),
-                   notes=(*mail.notes, note))
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _system_reason(mail: Incoming) -> str:
-    kinds = [name for name, flag in (("bounce", mail.bounce), ("auto-reply", mail.auto_reply),
-                                     ("mailing list", mail.mailing_list), ("our own mail", mail.loop))
-             if flag]
-    return ", ".join(kinds)

@@ -8,6 +8,8 @@ batches to one worker process and walks the results as they come back, in order.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +23,9 @@ from assistant.walk.budget import cpu_budget
 from assistant.config import Settings
 from assistant.errors import Unparseable, crash_reason
 from assistant.mail.intake import Incoming
-from assistant.policy.triage import Assessment, Triage
+
+if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it is needed
+    from assistant.policy.triage import Assessment, Triage
 
 log = logging.getLogger("assistant.walk.workers")
 
@@ -106,7 +110,9 @@ class _Reader:
     """Parse plus triage with the settings' defaults; one per process."""
 
     def __init__(self, settings: Settings, triage: Triage | None = None):
+        # Lazy: each worker process builds its own pipelines (spaCy); the parent hands its own in.
         from assistant.policy.language import Pipelines
+        from assistant.policy.triage import Triage
         self.settings = settings
         self.triage = triage or Triage(settings, Pipelines())
         self.own = settings.support_addresses

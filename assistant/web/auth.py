@@ -102,7 +102,7 @@ def _mail_link(d, viewer, lang: str) -> None:
                            minutes=app.settings["web.link_minutes"]),
                     message_id=f"signin.{secrets.token_hex(8)}@{domain}",
                     from_name=app.settings.support_name(lang))
-    outbox = app.follow.outbox
+    outbox = app.outbox
     with app.store.session() as session:
         row_id = outbox.queue(session, letter, kind="signin").id
     try:

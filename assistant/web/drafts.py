@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from assistant.errors import Stale
-from assistant.replies.followup import last_client_message
+from assistant.replies.context import last_client_message
 from assistant.store.models import Ticket
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, Viewer

@@ -1,0 +1,91 @@
+"""The acknowledgement of a new ticket: marked due in the walk, written after it commits.
+
+The letter is written after the batch is committed, not inside the walk: a broken
+template or a slow tone check then never holds up, or undoes, the tickets. It goes out
+at once when the settings allow and the tone checker finds nothing, else it waits for
+the ticket's consultant. Imported history (`assistant import`) is not acknowledged:
+those clients wrote long ago.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant.config import Settings
+from assistant.replies.compose import Composer
+from assistant.replies.context import last_client_message
+from assistant.replies.dispatch import Dispatcher
+from assistant.replies.review import Review
+from assistant.store.database import Store
+from assistant.store.models import Fate, Ticket
+from assistant.walk.passage import Outcome, Passage
+
+log = logging.getLogger("assistant.replies.acknowledge")
+
+
+class Acknowledge:
+    """The walk's stage: a new ticket is owed an acknowledgement."""
+
+    def __call__(self, passage: Passage) -> Outcome | None:
+        if passage.fate is Fate.NEW_TICKET and passage.acknowledge:
+            passage.ticket.acknowledgement = "due"
+        return None
+
+
+class Acknowledgements:
+    """Writes the acknowledgements due; several daemons never write the same one."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime],
+                 composer: Composer, dispatcher: Dispatcher, review: Review):
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.composer = composer
+        self.dispatcher = dispatcher
+        self.review = review
+
+    def write_due(self, limit: int = 500) -> int:
+        """Acknowledge new tickets, oldest first; returns how many were written."""
+        done = 0
+        with self.store.session() as session:
+            # Locked and skipped by other daemons until this commits (PostgreSQL): each
+            # new ticket is acknowledged by exactly one of them.
+            due = session.exec(select(Ticket).where(Ticket.acknowledgement == "due")
+                               .order_by(Ticket.id).limit(limit)
+                               .with_for_update(skip_locked=True)).all()
+            for ticket in due:
+                savepoint = session.begin_nested()
+                try:
+                    ticket.acknowledgement = self._acknowledge(session, ticket, self.clock())
+                    savepoint.commit()
+                    done += 1
+                except Exception:  # noqa: BLE001 - one ticket's letter never stops the others
+                    savepoint.rollback()
+                    log.exception("acknowledge: no acknowledgement for %s", ticket.tag)
+                    ticket.acknowledgement = "failed"
+        return done
+
+    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
+        ticket.assignee = ticket.assignee or pick_consultant(self.settings, ticket)
+        # The acknowledgement answers the mail that opened the ticket, even when the
+        # client wrote again before it went out.
+        first = last_client_message(session, ticket, first=True)
+        auto = bool(self.settings["approval.auto_send_acknowledgement"])
+        draft = self.composer.draft(session, ticket, "acknowledgement", now,
+                                    in_reply_to=first.message_id if first else None, automatic=auto)
+        if auto and draft.findings == "[]":
+            self.dispatcher.send_on_its_own(session, draft, now)
+            return "blocked" if draft.status == "blocked" else "sent"
+        self.review.ask(session, draft, None, now)
+        return "drafted"
+
+
+def pick_consultant(settings: Settings, ticket: Ticket) -> str | None:
+    """Consultants who speak the ticket's language, taken in turn by ticket number."""
+    people = [p for p in settings.consultants if ticket.language in p.languages]
+    people = people or list(settings.consultants)
+    return people[ticket.id % len(people)].email if people else None

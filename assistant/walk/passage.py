@@ -1,0 +1,107 @@
+"""What travels through the walk: one message's passage in, its outcome out, and the run's tally."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from sqlmodel import Session, select
+
+from assistant.mail.intake import Incoming
+from assistant.store.models import Fate, Message, RawMessage, Ticket
+from assistant.tickets.conversation import Match
+
+if TYPE_CHECKING:       # the workers bring the language pipelines; listing tickets does not
+    from assistant.walk.workers import Understood
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Outcome:
+    """What became of one message."""
+
+    fate: Fate
+    message_id: str | None = None
+    ticket_id: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class Tally:
+    """The fates of a run, in the shape `import --json` prints."""
+
+    fates: Counter = field(default_factory=Counter)
+
+    def add(self, outcome: Outcome) -> None:
+        self.fates[outcome.fate] += 1
+
+    @property
+    def read(self) -> int:
+        return sum(self.fates.values())
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, **{fate.value: self.fates[fate] for fate in Fate}}
+
+
+class Known:
+    """What a batch has already stored, so the duplicate checks need not flush.
+
+    A query would first write every pending row of the batch (autoflush) one statement
+    at a time; remembering this batch's own hashes and Message-IDs lets the queries run
+    without flushing and the rows go out together.
+    """
+
+    def __init__(self):
+        self.hashes: set[str] = set()
+        self.message_ids: set[str] = set()
+
+    def has_bytes(self, session: Session, digest: str) -> bool:
+        return _stored_or_seen(session, self.hashes, RawMessage.content_hash, digest)
+
+    def has_message_id(self, session: Session, message_id: str) -> bool:
+        return _stored_or_seen(session, self.message_ids, Message.message_id, message_id)
+
+
+def _stored_or_seen(session: Session, seen: set[str], column, value: str) -> bool:
+    if value in seen:
+        return True
+    seen.add(value)
+    with session.no_autoflush:
+        return session.exec(select(column).where(column == value)).first() is not None
+
+
+@dataclass
+class Passage:
+    """One message on its way through the stages; each stage reads it and fills in its part.
+
+    `acknowledge` is False for imported history: nobody is written to about old mail.
+    """
+
+    session: Session
+    raw: bytes
+    digest: str
+    source: str
+    now: datetime
+    retry: bool = False
+    understood: Understood | None = None
+    known: Known = field(default_factory=Known)
+    acknowledge: bool = True
+    mail: Incoming | None = None           # set by Understand
+    match: Match | None = None             # set by Thread
+    ticket: Ticket | None = None           # set by Join
+    fate: Fate | None = None               # NEW_TICKET or REPLY, set by Join
+
+    @property
+    def verdict(self):
+        """Triage made ahead by a worker, or None."""
+        return self.understood.verdict if self.understood else None
+
+
+class Stage(Protocol):
+    """One step of the walk: settles the message's fate (an Outcome) or passes it on (None)."""
+
+    def __call__(self, passage: Passage) -> Outcome | None: ...
