@@ -9,7 +9,6 @@ from functools import cached_property
 
 from typing import TYPE_CHECKING
 
-from assistant.mail import intake
 from assistant.config import Settings
 from assistant.desk.drafts import Drafts
 from assistant.desk.outbox import OutboxDesk
@@ -38,13 +37,13 @@ from assistant.tickets.conversation import Signatures
 from assistant.tickets.worklog import WorkLog
 from assistant.transport.outbox import Outbox
 from assistant.walk.passage import Clock, Outcome, Tally
-from assistant.walk.pipeline import Walk, WalkParts
-from assistant.walk.workers import Understanding
 
 # spaCy and the language pipelines take most of a second to import: they are loaded where
 # mail is read or text checked, so `assistant tickets`, `outbox`, `status` and
 # `quarantine list` answer at once.
 if TYPE_CHECKING:
+    from assistant.walk.pipeline import Walk
+    from assistant.walk.workers import Understanding
     from assistant.policy.language import Pipelines
     from assistant.policy.tone import ToneChecker
     from assistant.policy.triage import Triage
@@ -160,10 +159,12 @@ class App:
 
     @cached_property
     def understanding(self) -> Understanding:
+        from assistant.walk.workers import Understanding    # lazy: only where mail is read
         return Understanding(self.settings, triage=lambda: self.triage)
 
     @cached_property
     def walk(self) -> Walk:
+        from assistant.walk.pipeline import Walk, WalkParts  # lazy: only where mail is read
         parts = WalkParts(settings=self.settings, signatures=self.signatures, triage=self.triage,
                           assessor=self.assessor, sla=self.sla, staff=self.staff, review=self.review)
         return Walk(self.settings, self.store, parts, clock=self.clock,
@@ -220,6 +221,7 @@ class App:
 
     def understand(self, raw: bytes, name: str) -> dict:
         """What `parse --json` prints for one message; nothing is stored."""
+        from assistant.mail import intake           # lazy: only where mail is read
         mail = intake.parse(raw, own_addresses=self.settings.support_addresses,
                             max_attachment_bytes=int(self.settings["storage.max_attachment_mb"] * 2**20))
         verdict = self.triage.assess(mail.subject, mail.visible_text or mail.text,

@@ -16,7 +16,7 @@ from assistant.errors import NotFound, Rejected
 from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
 from assistant.tickets import conversation
-from assistant.walk.keep import raw_bytes
+from assistant.store.raw import raw_bytes
 from assistant.store.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Draft, Fate,
                               Message, Quarantine, Status, Ticket, TicketChange)
 from assistant.policy.severity import grades_of

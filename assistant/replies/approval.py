@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 import logging
@@ -12,10 +14,12 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from assistant.errors import NotFound, Rejected, Stale
-from assistant.mail.intake import Incoming
 from assistant.store.models import Client, Draft, Message, Status, Ticket, TicketChange
 from assistant.transport.outbox import Letter
 from assistant.mail.verdict import Verdict, read_verdict  # noqa: F401  (approval.read_verdict)
+
+if TYPE_CHECKING:       # the mail parser is loaded where mail is read
+    from assistant.mail.intake import Incoming
 
 log = logging.getLogger("assistant.replies.approval")
 

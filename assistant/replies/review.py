@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import logging
 from collections.abc import Callable
@@ -10,12 +12,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from assistant.mail import quoting
-from assistant.mail.intake import Incoming
 from assistant.replies import approval
 from assistant.replies.context import last_client_message
 from assistant.replies.dispatch import Dispatcher
 from assistant.replies.staff import StaffMail
 from assistant.store.models import Client, Draft, Ticket, TicketChange
+
+if TYPE_CHECKING:       # the mail parser is loaded where mail is read
+    from assistant.mail.intake import Incoming
 
 log = logging.getLogger("assistant.replies.review")
 

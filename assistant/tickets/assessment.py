@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from assistant.config import Settings
-from assistant.mail.intake import Incoming
 from assistant.store.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
 from assistant.policy.sla import SlaBook
 
 if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it is needed
+    from assistant.mail.intake import Incoming
     from assistant.policy.triage import Assessment, Triage
 
 log = logging.getLogger("assistant.tickets.assessment")

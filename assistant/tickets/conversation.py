@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import hmac
 import re
@@ -15,8 +17,10 @@ from sqlmodel import Session, select
 
 from assistant.mail import authresults
 from assistant.config import Settings
-from assistant.mail.intake import Incoming
 from assistant.store.models import Client, Message, Participant, Setting, Status, Ticket, TicketChange
+
+if TYPE_CHECKING:       # the mail parser is loaded where mail is read
+    from assistant.mail.intake import Incoming
 
 # "[#1042]" anywhere in the subject survives "Re:", "AW:", "Ответ:" and mail programs that
 # put their own prefixes in front; a bare "#1042" is too common in client text to trust.

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import replace
 from datetime import datetime
 from email.parser import BytesParser
 from email.policy import compat32
-from pathlib import Path
 
 from sqlmodel import Session
 
@@ -16,7 +14,8 @@ from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.mail import intake
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, Quarantine, RawMessage
+from assistant.store.models import Fate, Quarantine
+from assistant.store.raw import keep_raw
 from assistant.walk.budget import cpu_budget
 from assistant.walk.passage import Outcome, Passage
 
@@ -75,29 +74,6 @@ class Understand:
             return _headers_only(raw, self.own, self.max_message_bytes)
 
 
-def keep_raw(session: Session, settings: Settings, raw: bytes, digest: str, limit: int) -> None:
-    """Keep the bytes by their hash: in a row, or for huge mail in a file beside the database."""
-    if len(raw) > limit:
-        data_dir = settings.path("storage", "data_dir")
-        folder = data_dir / "raw" / digest[:2]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{digest}.eml"
-        _write_durably(path, raw)
-        session.add(RawMessage(content_hash=digest, size=len(raw), path=str(path.relative_to(data_dir))))
-    else:
-        session.add(RawMessage(content_hash=digest, size=len(raw), data=raw))
-
-
-def raw_bytes(session: Session, settings: Settings, digest: str) -> bytes:
-    """The kept bytes of a message, wherever they are."""
-    row = session.get(RawMessage, digest)
-    if row is None:
-        raise KeyError(digest)
-    if row.data is not None:
-        return row.data
-    return (settings.path("storage", "data_dir") / row.path).read_bytes()
-
-
 def quarantine(session: Session, digest: str, reason: str, source: str, now: datetime, *,
                mail: Incoming | None = None, kind: str = "unparseable",
                ticket_id: int | None = None) -> Outcome:
@@ -126,12 +102,3 @@ def _headers_only(raw: bytes, own: frozenset[str], limit: int) -> Incoming:
     mail = intake.parse(stub.as_bytes(), own_addresses=own)
     return replace(mail, content_hash=hashlib.sha256(raw).hexdigest(), size=len(raw),
                    notes=(*mail.notes, note))
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

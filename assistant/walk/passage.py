@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session, select
 
-from assistant.mail.intake import Incoming
 from assistant.store.models import Fate, Message, RawMessage, Ticket
 from assistant.tickets.conversation import Match
 
 if TYPE_CHECKING:       # the workers bring the language pipelines; listing tickets does not
+    from assistant.mail.intake import Incoming
     from assistant.walk.workers import Understood
 
 Clock = Callable[[], datetime]

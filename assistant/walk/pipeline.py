@@ -36,7 +36,8 @@ from assistant.tickets.conversation import Signatures
 from assistant.walk.approvals import ApprovalByMail
 from assistant.walk.bounces import Bounces
 from assistant.walk.consultant_mail import ConsultantMail
-from assistant.walk.keep import Keep, Understand, keep_raw, quarantine
+from assistant.store.raw import keep_raw
+from assistant.walk.keep import Keep, Understand, quarantine
 from assistant.walk.passage import Clock, Known, Outcome, Passage, Stage
 from assistant.walk.records import record_message
 from assistant.walk.stages import Assess, Deduplicate, Join, Thread, WorksNow

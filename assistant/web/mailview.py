@@ -10,7 +10,7 @@ from markupsafe import escape
 from assistant.mail import intake
 from assistant.errors import NotFound
 from assistant.store.models import Attachment, Message
-from assistant.walk.keep import raw_bytes
+from assistant.store.raw import raw_bytes
 from assistant.web.security import clean_mail_html
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from assistant.desk.outbox import OutboxDesk
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import OPERATOR
 
@@ -38,7 +37,7 @@ async def settle(request: Request, number: int, action: str):
 @router.get("/outbox")
 def outbox(request: Request, all: int = 0):
     require(request, OPERATOR)
-    rows = OutboxDesk(desk(request).app).rows(include_sent=bool(all))
+    rows = desk(request).app.outbox_desk.rows(include_sent=bool(all))
     return render(request, "outbox.html", rows=rows, everything=bool(all))
 
 
@@ -46,5 +45,5 @@ def outbox(request: Request, all: int = 0):
 async def retry(request: Request, number: int):
     require(request, OPERATOR)
     await form_checked(request)
-    OutboxDesk(desk(request).app).retry(number)
+    desk(request).app.outbox_desk.retry(number)
     return back_to("/outbox", "requeued")

@@ -14,7 +14,6 @@ from assistant.web.pages import Forbidden, back_to, desk, form_checked, render, 
 from assistant.web.people import CONSULTANT, MANAGER, Viewer
 from assistant.web.queue import names
 from assistant.web.security import DOWNLOAD_POLICY, headers, mail_policy
-from assistant.tickets.worklog import WorkLog
 
 router = APIRouter()
 
@@ -93,7 +92,7 @@ def _disposition(filename: str) -> str:
 async def add_note(request: Request, number: int):
     viewer = require(request, CONSULTANT)
     form = await form_checked(request)
-    WorkLog(desk(request).app).add(number, form.get("text", ""), viewer.email,
+    desk(request).app.worklog.add(number, form.get("text", ""), viewer.email,
                                    internal=form.get("internal") == "1")
     return back_to(f"/tickets/{number}", "note")
 
