@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from assistant import approval, conversation, quoting
+from assistant import approval, conversation, quoting, ticketstate
 from assistant.intake import Incoming
-from assistant.models import Client, Fate, Status, Ticket, TicketChange
+from assistant.models import Client, Fate, Status, Ticket
 from assistant.outbox import Letter
 from assistant.walk import Outcome
 
@@ -66,9 +66,7 @@ class OwnerApproval:
         else:
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id,
                            "the owner wrote without a yes or no; the request still waits")
-        session.add(TicketChange(ticket_id=ticket.id, field="status", old=ticket.status,
-                                 new=Status.OPEN.value, who=mail.from_address, why=why, at=now))
-        ticket.status, ticket.updated_at = Status.OPEN.value, now
+        ticketstate.move(session, ticket, Status.OPEN, who=mail.from_address, why=why, now=now)
         return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, why)
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant import conversation, oncall, promises
+from assistant import conversation, oncall, promises, ticketstate
 from assistant.conversation import TAG
 from assistant.intake import Incoming
 from assistant.models import Client, Fate, Message, Participant, Status, Ticket, TicketChange
@@ -110,10 +110,8 @@ class ConsultantMail:
         for ticket in filter(None, (session.get(Ticket, i) for i in ticket_ids)):
             if ticket.assignee != who and (not ticket.assignee or _TAKING.search(text)
                                            or not promises.knows(session, ticket.id, ticket.assignee)):
-                session.add(TicketChange(ticket_id=ticket.id, field="assignee",
-                                         old=ticket.assignee or "", new=who, who=who, at=now,
-                                         why=f"took it by replying to our alert: «{_short(text)}»"))
-                ticket.assignee = who
+                ticketstate.assign(session, ticket, who, by=who, now=now,
+                                   why=f"took it by replying to our alert: «{_short(text)}»")
                 taken.append(ticket.tag)
             if text:
                 WorkLog(self.app).record(session, ticket, read_note(text, internal=True), who,
@@ -138,9 +136,10 @@ class ConsultantMail:
             ticket.first_response_at = now
         ticket.client_last_heard_at = now
         promises.kept(session, ticket.id, now)
-        if ticket.status == Status.NEW.value:
-            ticket.status = Status.OPEN.value
-        ticket.assignee = ticket.assignee or mail.from_address
+        if ticket.status == Status.NEW:
+            ticketstate.move(session, ticket, Status.OPEN, who=mail.from_address, now=now,
+                             why=f"wrote to the client ({mail.message_id})")
+        ticketstate.assign_if_unowned(ticket, mail.from_address)
         ticket.updated_at = now
         session.add(TicketChange(ticket_id=ticket.id, field="contact", new=mail.from_address,
                                  who=mail.from_address, at=now,

@@ -6,7 +6,7 @@ import json
 
 from sqlmodel import select
 
-from assistant import approval
+from assistant import approval, ticketstate
 from assistant.errors import NotFound, Rejected
 from assistant.models import Client, Draft, Ticket
 
@@ -57,7 +57,7 @@ class Drafts:
                                + ("" if situation != "manager_summary"
                                   else " (the manager summary is `assistant report`)"))
             follow = self.app.follow
-            ticket.assignee = ticket.assignee or follow.pick_consultant(session, ticket)
+            ticketstate.assign_if_unowned(ticket, follow.pick_consultant(session, ticket))
             draft = follow.make_draft(session, ticket, situation, now, extra)
             follow.ask_approval(session, draft, None, now)
             number = draft.id

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant import approval, conversation, promises, quoting
+from assistant import approval, conversation, promises, quoting, ticketstate
 from assistant.errors import Rejected
 from assistant.intake import Incoming
 from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket, TicketChange
@@ -102,13 +102,9 @@ class FollowUps:
         words = self.app.triage.works_now(mail.visible_text or mail.text, ticket.language)
         if not words:
             return
-        reopened = session.exec(select(TicketChange).where(
-            TicketChange.ticket_id == ticket.id, TicketChange.field == "status",
-            TicketChange.why.contains(mail.message_id))).first()
-        if reopened is not None and reopened.old in ("resolved", "closed"):
-            session.delete(reopened)
-            ticket.status, ticket.reopened_at = reopened.old, None
-            why = f"the client confirmed it works («{words}»); it stays {reopened.old}"
+        kept = ticketstate.undo_reopen(session, ticket, mail.message_id)
+        if kept is not None:
+            why = f"the client confirmed it works («{words}»); it stays {kept}"
         else:
             why = f"the client wrote «{words}»: suggest resolving (assistant tickets set " \
                   f"{ticket.id} status=resolved)"
@@ -148,7 +144,7 @@ class FollowUps:
         return done
 
     def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
-        ticket.assignee = ticket.assignee or self.pick_consultant(session, ticket)
+        ticketstate.assign_if_unowned(ticket, self.pick_consultant(session, ticket))
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
         first = last_client_message(session, ticket, first=True)
