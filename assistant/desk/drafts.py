@@ -17,6 +17,7 @@ from assistant.replies.review import Review
 from assistant.store.database import Store
 
 from assistant.replies import approval
+from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected
 from assistant.store.models import Client, Draft, Ticket
 
@@ -72,7 +73,7 @@ class Drafts:
                 raise Rejected(f"no such situation {situation!r}; one of: " + ", ".join(offered)
                                + ("" if situation != "manager_summary"
                                   else " (the manager summary is `assistant report`)"))
-            ticket.assignee = ticket.assignee or pick_consultant(self.settings, ticket)
+            ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
             draft = self.composer.draft(session, ticket, situation, now, extra)
             self.review.ask(session, draft, None, now)
             number = draft.id

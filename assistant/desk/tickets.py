@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from assistant.config import Settings
+from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected
 from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
@@ -173,25 +174,26 @@ class Desk:
                 old = getattr(ticket, field) or ""
                 if old == value:
                     continue
-                setattr(ticket, field, value)
-                session.add(TicketChange(ticket_id=number, field=field, old=old, new=value,
-                                         who=who, why=why or "set by hand", at=now))
+                self._set(session, ticket, client, field, value, who, why or "set by hand", now)
                 said.append(f"{ticket.tag} {field}: {old or '-'} → {value}")
-                if field == "priority":
-                    self._new_deadlines(ticket, client, now)
-                if field == "status" and value == Status.RESOLVED.value:
-                    ticket.resolved_at = now
             ticket.updated_at = now
         return said or [f"{ticket.tag}: nothing to change"]
 
-    def _new_deadlines(self, ticket: Ticket, client: Client, now: datetime) -> None:
-        ticket.critical = ticket.priority == "critical"
-        due = self.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
-                                     client_email=client.email, internal=client.internal,
-                                     start=now)
-        if ticket.first_response_at is None:
-            ticket.first_response_due = due.first_response_due
-        ticket.resolution_due = due.resolution_due
+    def _set(self, session: Session, ticket: Ticket, client: Client, field: str, value: str,
+             who: str, why: str, now: datetime) -> None:
+        """One override with its history row: status and owner go through ticketstate."""
+        if field == "status":
+            ticketstate.move(session, ticket, Status(value), who=who, why=why, now=now)
+        elif field == "assignee":
+            ticketstate.assign(session, ticket, value, by=who, why=why, now=now)
+        else:
+            session.add(TicketChange(ticket_id=ticket.id, field=field, old=getattr(ticket, field) or "",
+                                     new=value, who=who, why=why, at=now))
+            setattr(ticket, field, value)
+        if field == "priority":
+            # The SLA counts from now, yet never past the time the client named.
+            ticket.critical = ticket.priority == "critical"
+            ticketstate.set_deadlines(ticket, client, self.sla, now)
 
     def quarantine_rows(self) -> list[dict]:
         with self.store.session() as session:

@@ -22,6 +22,7 @@ from assistant.replies.dispatch import Dispatcher
 from assistant.replies.review import Review
 from assistant.store.database import Store
 from assistant.store.models import Fate, Ticket
+from assistant.tickets import state as ticketstate
 from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.replies.acknowledge")
@@ -70,7 +71,7 @@ class Acknowledgements:
         return done
 
     def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
-        ticket.assignee = ticket.assignee or pick_consultant(self.settings, ticket)
+        ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
         first = last_client_message(session, ticket, first=True)

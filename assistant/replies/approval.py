@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected, Stale
 from assistant.store.models import Client, Draft, Message, Status, Ticket, TicketChange
 from assistant.transport.outbox import Letter
@@ -170,15 +171,11 @@ def after_sending(session: Session, draft: Draft, now: datetime) -> None:
     ticket.client_last_heard_at = now
     if ticket.first_response_at is None and not draft.automatic:
         ticket.first_response_at = now
-    new_status = {"need_info": Status.WAITING.value, "options": Status.WAITING.value,
-                  "resolved": Status.RESOLVED.value}.get(draft.situation)
-    if new_status is None and ticket.status == Status.NEW.value and not draft.automatic:
-        new_status = Status.OPEN.value
-    if new_status and new_status != ticket.status:
-        session.add(TicketChange(ticket_id=ticket.id, field="status", old=ticket.status,
-                                 new=new_status, who=draft.decided_by or "assistant",
-                                 why=f"sent the {draft.situation} reply", at=now))
-        ticket.status = new_status
-        if new_status == Status.RESOLVED.value:
-            ticket.resolved_at = now
+    new_status = {"need_info": Status.WAITING, "options": Status.WAITING,
+                  "resolved": Status.RESOLVED}.get(draft.situation)
+    if new_status is None and ticket.status == Status.NEW and not draft.automatic:
+        new_status = Status.OPEN
+    if new_status:
+        ticketstate.move(session, ticket, new_status, who=draft.decided_by or "assistant",
+                         why=f"sent the {draft.situation} reply", now=now)
     ticket.updated_at = now

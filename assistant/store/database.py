@@ -30,6 +30,13 @@ def _add_ticket_reopened_at(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE ticket ADD COLUMN reopened_at {kind}"))
 
 
+def _add_time_column(conn: Connection, table: str, name: str) -> None:
+    """A nullable aware-time column; skipped when create_all already made it."""
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    if name not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema", lambda conn: None),
     (2, "outbox claims and Sent copies", lambda conn: _add_columns(
@@ -38,6 +45,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "letters to our people are written after the walk commits (pendingnotice)",
      lambda conn: None),
     (4, "ticket.reopened_at: the reporting rhythm restarts when a client reopens", _add_ticket_reopened_at),
+    (5, "ticket.client_deadline: a priority set by hand keeps the time the client named",
+     lambda conn: _add_time_column(conn, "ticket", "client_deadline")),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

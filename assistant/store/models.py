@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +35,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+class EnumText(TypeDecorator):
+    """A str enum kept as its value and read back as a member: `ticket.status is Status.OPEN`.
+
+    SQLAlchemy's own Enum type stores member names; the rows hold values ("open"), so
+    this keeps them as they are. A value the enum does not know fails at once.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[enum.Enum], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum_class(value)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -53,7 +74,9 @@ class Fate(str, enum.Enum):
     QUARANTINED = "quarantined"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
+    """A ticket's state; moved only by `ticketstate.move`. Prints as its value ("open")."""
+
     NEW = "new"              # nobody has answered yet
     OPEN = "open"            # we answered; work goes on
     WAITING = "waiting"      # we wait for the client
@@ -85,7 +108,7 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject: str = ""
     client_id: int = Field(foreign_key="client.id", index=True)
-    status: str = Status.NEW.value
+    status: Status = Field(default=Status.NEW, sa_column=Column(EnumText(Status), nullable=False))
     priority: str = "normal"
     critical: bool = False
     priority_reasons: str = ""      # JSON list of {rule, text}: why the priority is what it is
@@ -97,6 +120,9 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime | None = _when(nullable=False)
     first_response_due: datetime | None = _when()
     resolution_due: datetime | None = _when()
+    # The earliest time the client named themselves ("сегодня до 12:00"): deadlines
+    # recomputed later (a priority set by hand) still end no later than this.
+    client_deadline: datetime | None = _when()
     first_response_at: datetime | None = _when()
     client_last_heard_at: datetime | None = _when()   # when we last wrote to the client
     resolved_at: datetime | None = _when()

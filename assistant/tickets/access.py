@@ -16,7 +16,8 @@ from assistant.config import Settings
 from assistant.mail import quoting
 from assistant.replies import approval
 from assistant.tickets import conversation
-from assistant.store.models import Client, Fate, Status, Ticket, TicketChange
+from assistant.tickets import state as ticketstate
+from assistant.store.models import Client, Fate, Status, Ticket
 from assistant.replies.context import last_client_message
 from assistant.replies.staff import StaffMail
 from assistant.tickets.conversation import Signatures, support_domain
@@ -79,9 +80,7 @@ class OwnerAnswer:
         else:
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id,
                            "the owner wrote without a yes or no; the request still waits")
-        session.add(TicketChange(ticket_id=ticket.id, field="status", old=ticket.status,
-                                 new=Status.OPEN.value, who=mail.from_address, why=why, at=now))
-        ticket.status, ticket.updated_at = Status.OPEN.value, now
+        ticketstate.move(session, ticket, Status.OPEN, who=mail.from_address, why=why, now=now)
         return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, why)
 
 

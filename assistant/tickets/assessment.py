@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from assistant.tickets import state as ticketstate
 from assistant.config import Settings
 from assistant.store.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
 from assistant.policy.sla import SlaBook
@@ -80,13 +81,11 @@ class Assessor:
         ticket.priority, ticket.critical = verdict.priority, verdict.critical
         ticket.category = verdict.category
         ticket.priority_reasons = reasons_json(verdict)
-        self._set_deadlines(ticket, client, now, verdict)
+        ticketstate.set_deadlines(ticket, client, self.sla, now, client_deadline=verdict.client_deadline)
         if verdict.owner:
             ticket.approver = verdict.owner
-            ticket.status = Status.HELD.value
-            session.add(TicketChange(ticket_id=ticket.id, field="status", old=Status.NEW.value,
-                                     new=ticket.status, at=now,
-                                     why=f"access is granted only when {verdict.owner} approves"))
+            ticketstate.move(session, ticket, Status.HELD, now=now,
+                             why=f"access is granted only when {verdict.owner} approves")
             if self.on_access:
                 self.on_access(session, ticket, verdict.owner, now)
         # The reasons for the first priority are on the ticket itself (priority_reasons);
@@ -102,7 +101,8 @@ class Assessor:
             else ticket.priority
         ticket.critical = ticket.critical or verdict.critical
         ticket.priority_reasons = reasons_json(verdict)
-        self._set_deadlines(ticket, client, now, verdict, keep_earlier=True)
+        ticketstate.set_deadlines(ticket, client, self.sla, now, client_deadline=verdict.client_deadline,
+                                  keep_earlier=True)
         session.add(TicketChange(
             ticket_id=ticket.id, field="priority", old=old,
             new=ticket.priority + (" (critical)" if ticket.critical else ""), at=now,
@@ -110,23 +110,6 @@ class Assessor:
         log.info("assessment: %s priority %s -> %s", ticket.tag, old, ticket.priority)
         if ticket.critical and not was_critical and self.on_critical and alert:
             self.on_critical(session, ticket, now)
-
-    def _set_deadlines(self, ticket: Ticket, client: Client, now: datetime,
-                       verdict: Assessment, keep_earlier: bool = False) -> None:
-        due = self.sla.deadlines(priority=ticket.priority, critical=ticket.critical,
-                                 client_email=client.email, internal=client.internal, start=now)
-        resolution = due.resolution_due
-        if verdict.client_deadline and verdict.client_deadline < resolution:
-            resolution = verdict.client_deadline
-        if keep_earlier and ticket.resolution_due and ticket.resolution_due < resolution:
-            resolution = ticket.resolution_due
-        if ticket.first_response_at is None:
-            first = due.first_response_due
-            if keep_earlier and ticket.first_response_due and ticket.first_response_due < first:
-                first = ticket.first_response_due
-            ticket.first_response_due = min(first, resolution)
-        ticket.resolution_due = resolution
-        ticket.updated_at = now
 
 
 def _earlier_mail(session: Session, ticket: Ticket, mail: Incoming) -> bool:

@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 
 from assistant.mail import authresults
 from assistant.config import Settings
-from assistant.store.models import Client, Message, Participant, Setting, Status, Ticket, TicketChange
+from assistant.tickets import state as ticketstate
+from assistant.store.models import Client, Message, Participant, Setting, Status, Ticket
 
 if TYPE_CHECKING:       # the mail parser is loaded where mail is read
     from assistant.mail.intake import Incoming
@@ -205,7 +206,7 @@ def zone_of(sent: datetime | None, support_zone: str) -> str | None:
 def open_ticket(mail: Incoming, client: Client, session: Session, settings: Settings,
                 now: datetime) -> Ticket:
     """A new ticket for `mail`; the sender and the other people on it become participants."""
-    ticket = Ticket(subject=clean_subject(mail.subject), client_id=client.id, status=Status.NEW.value,
+    ticket = Ticket(subject=clean_subject(mail.subject), client_id=client.id, status=Status.NEW,
                     language=client.language or settings["support.language"],
                     created_at=now, updated_at=now)
     session.add(ticket)
@@ -231,11 +232,7 @@ def add_participants(session: Session, ticket: Ticket, addresses, settings: Sett
 
 def reopen_if_done(ticket: Ticket, session: Session, now: datetime, message_id: str) -> None:
     """A client writing to a resolved ticket means it is not resolved for them."""
-    if ticket.status in (Status.RESOLVED.value, Status.CLOSED.value, Status.WAITING.value):
-        old, ticket.status = ticket.status, Status.OPEN.value
-        ticket.reopened_at = now
-        session.add(TicketChange(ticket_id=ticket.id, field="status", old=old, new=ticket.status,
-                                 why=f"the client wrote again ({message_id})", at=now))
+    ticketstate.reopen(session, ticket, message_id, now)
     ticket.updated_at = now
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from assistant.config import Settings
 from assistant.replies import oncall
 from assistant.tickets import conversation, promises
+from assistant.tickets import state as ticketstate
 from assistant.tickets.conversation import TAG, Signatures
 from assistant.mail.intake import Incoming
 from assistant.store.models import Client, Fate, Message, Participant, Status, Ticket, TicketChange
@@ -113,10 +114,8 @@ class ConsultantMail:
         for ticket in filter(None, (session.get(Ticket, i) for i in ticket_ids)):
             if ticket.assignee != who and (not ticket.assignee or _TAKING.search(text)
                                            or not promises.knows(session, ticket.id, ticket.assignee)):
-                session.add(TicketChange(ticket_id=ticket.id, field="assignee",
-                                         old=ticket.assignee or "", new=who, who=who, at=now,
-                                         why=f"took it by replying to our alert: «{_short(text)}»"))
-                ticket.assignee = who
+                ticketstate.assign(session, ticket, who, by=who, now=now,
+                                   why=f"took it by replying to our alert: «{_short(text)}»")
                 taken.append(ticket.tag)
             if text:
                 worklog.record(session, ticket, read_note(text, internal=True), who,
@@ -141,9 +140,10 @@ class ConsultantMail:
             ticket.first_response_at = now
         ticket.client_last_heard_at = now
         promises.kept(session, ticket.id, now)
-        if ticket.status == Status.NEW.value:
-            ticket.status = Status.OPEN.value
-        ticket.assignee = ticket.assignee or mail.from_address
+        if ticket.status == Status.NEW:
+            ticketstate.move(session, ticket, Status.OPEN, who=mail.from_address, now=now,
+                             why=f"wrote to the client ({mail.message_id})")
+        ticketstate.assign_if_unowned(ticket, mail.from_address)
         ticket.updated_at = now
         session.add(TicketChange(ticket_id=ticket.id, field="contact", new=mail.from_address,
                                  who=mail.from_address, at=now,

@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING
 
 import logging
 
-from sqlmodel import select
-
 from assistant.config import Settings
 from assistant.mail.intake import Incoming
 from assistant.store.models import Fate, TicketChange
 from assistant.tickets import conversation
 from assistant.tickets.assessment import Assessor
+from assistant.tickets import state as ticketstate
 from assistant.tickets.conversation import Signatures
 from assistant.walk.keep import quarantine
 from assistant.walk.passage import Outcome, Passage
@@ -103,13 +102,9 @@ class WorksNow:
         words = self.triage.works_now(mail.visible_text or mail.text, ticket.language)
         if not words:
             return None
-        reopened = session.exec(select(TicketChange).where(
-            TicketChange.ticket_id == ticket.id, TicketChange.field == "status",
-            TicketChange.why.contains(mail.message_id))).first()
-        if reopened is not None and reopened.old in ("resolved", "closed"):
-            session.delete(reopened)
-            ticket.status, ticket.reopened_at = reopened.old, None
-            why = f"the client confirmed it works («{words}»); it stays {reopened.old}"
+        kept = ticketstate.undo_reopen(session, ticket, mail.message_id)
+        if kept is not None:
+            why = f"the client confirmed it works («{words}»); it stays {kept}"
         else:
             why = f"the client wrote «{words}»: suggest resolving (assistant tickets set " \
                   f"{ticket.id} status=resolved)"
