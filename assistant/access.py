@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from assistant import approval, conversation, quoting
 from assistant.intake import Incoming
-from assistant.models import Client, Fate, Status, Ticket, TicketChange
+from assistant.models import Client, Fate, MailKind, Status, Ticket, TicketChange
 from assistant.outbox import Letter
 from assistant.walk import Outcome
 
@@ -39,7 +39,7 @@ class OwnerApproval:
         letter = Letter(to=(owner,), subject=subject, text=text,
                         message_id=signer.message_id(ticket.id, self.follow.domain, KIND),
                         from_name=self.settings["support.name"])
-        self.follow.outbox.queue(session, letter, kind="access_request", ticket_id=ticket.id)
+        self.follow.outbox.queue(session, letter, kind=MailKind.ACCESS_REQUEST, ticket_id=ticket.id)
         log.info("access: %s waits for %s to approve", ticket.tag, owner)
 
     def from_mail(self, session: Session, mail: Incoming, now: datetime) -> Outcome | None:

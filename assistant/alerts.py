@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from assistant import grammar, promises
-from assistant.models import AlertSent, Draft, Promise
+from assistant.models import AlertSent, Draft, DraftStatus, MailKind, Promise
 from assistant.outbox import Letter
 from assistant.rhythm import OpenTicket, Rhythm
 from assistant.summary import AUTO_GENERATED
@@ -115,12 +115,12 @@ class Alerts:
                                                     [a.ticket.id for a in alerts], follow.domain),
                         from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
         ticket_id = alerts[0].ticket.id if len(alerts) == 1 else None
-        self.app.follow.outbox.queue(session, letter, kind="alert", ticket_id=ticket_id)
+        self.app.follow.outbox.queue(session, letter, kind=MailKind.ALERT, ticket_id=ticket_id)
 
     def _item(self, session: Session, alert: Alert, lang: str, now: datetime) -> dict:
         ticket, zone = alert.ticket, self.settings["support.timezone"]
         waiting = session.exec(select(Draft.id).where(
-            Draft.ticket_id == ticket.id, Draft.status == "pending")
+            Draft.ticket_id == ticket.id, Draft.status == DraftStatus.PENDING)
             .order_by(Draft.id.desc())).first()
         by = alert.promised_by
         return {

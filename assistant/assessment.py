@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.intake import Incoming
-from assistant.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
+from assistant.models import PRIORITIES, Client, Direction, Fate, Message, Status, Ticket, TicketChange
 from assistant.sla import SlaBook
 from assistant.triage import Assessment, Triage
 
@@ -126,7 +126,7 @@ class Assessor:
 def _earlier_mail(session: Session, ticket: Ticket, mail: Incoming) -> bool:
     return session.exec(select(Message.id).where(
         Message.ticket_id == ticket.id, Message.message_id != mail.message_id,
-        Message.direction == "in")).first() is not None
+        Message.direction == Direction.IN)).first() is not None
 
 
 def reasons_json(verdict: Assessment) -> str:

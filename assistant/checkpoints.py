@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 
 from assistant import approval, promises, timetable, worklog
 from assistant.alerts import Alerts
-from assistant.models import Draft, Message, ProgressCheckpoint, ScheduleRun, Ticket
+from assistant.models import (Direction, Draft, DraftStatus, Fate, MailKind, Message, OutboxStatus,
+                              ProgressCheckpoint, ScheduleRun, Ticket)
 from assistant.rhythm import OpenTicket, Rhythm, open_tickets
 from assistant.summary import AUTO_GENERATED, Summary
 
@@ -132,7 +133,7 @@ class Checkpoints:
         session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
                                        created_at=now))
         if mode == "auto" and draft.findings == "[]":
-            approval._set(session, draft, "approved", promises.ASSISTANT, now)
+            approval._set(session, draft, DraftStatus.APPROVED, promises.ASSISTANT, now)
             self.send_on_its_own(session, draft, now)
             log.info("checkpoints: %s progress report %d %s on its own (checkpoint %s)",
                      ticket.tag, draft.id, draft.status, checkpoint.isoformat())
@@ -150,7 +151,7 @@ class Checkpoints:
 
     def _news(self, session: Session, ticket_id: int) -> list:
         last = session.exec(select(Draft.created_at).where(
-            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == "sent")
+            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == DraftStatus.SENT)
             .order_by(Draft.created_at.desc())).first()
         return worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
 
@@ -185,13 +186,13 @@ class Checkpoints:
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, follow.domain),
                                      follow.from_name(session, draft))
         letter = replace(letter, extra_headers=AUTO_GENERATED)
-        row = follow.outbox.queue(session, letter, kind="progress", ticket_id=draft.ticket_id,
+        row = follow.outbox.queue(session, letter, kind=MailKind.PROGRESS, ticket_id=draft.ticket_id,
                                   draft_id=draft.id)
-        if row.status == "blocked":
-            approval._set(session, draft, "blocked", promises.ASSISTANT, now)
+        if row.status == OutboxStatus.BLOCKED:
+            approval._set(session, draft, DraftStatus.BLOCKED, promises.ASSISTANT, now)
             return
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.app.settings["support.address"],
+                            direction=Direction.OUT, fate=Fate.SENT, from_address=self.app.settings["support.address"],
                             from_name=letter.from_name, to_addresses=row.recipients,
                             subject=draft.subject, in_reply_to=letter.in_reply_to,
                             visible_text=draft.text, text=draft.text, received_at=now))
@@ -244,7 +245,7 @@ class Checkpoints:
     def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
         """Queue the summary for every group of readers; returns the outbox rows."""
         letters = self.summary.letters(session, now, since, self.next_slot(now))
-        return [self.app.follow.outbox.queue(session, letter, kind="summary") for letter in letters]
+        return [self.app.follow.outbox.queue(session, letter, kind=MailKind.SUMMARY) for letter in letters]
 
     def last_summary_at(self, session: Session) -> datetime | None:
         run = session.get(ScheduleRun, SUMMARY)

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from assistant import grammar
 from assistant.conversation import Signer
-from assistant.models import AlertSent, Client, Ticket
+from assistant.models import AlertSent, Client, MailKind, Ticket
 from assistant.outbox import Letter
 from assistant.severity import grades_of
 from assistant.summary import AUTO_GENERATED
@@ -97,7 +97,7 @@ class OnCall:
         letter = Letter(to=(address,), subject=subject, text=text,
                         message_id=alert_message_id(signer, [t.id for t in tickets], self.follow.domain),
                         from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
-        self.follow.outbox.queue(session, letter, kind="alert",
+        self.follow.outbox.queue(session, letter, kind=MailKind.ALERT,
                                  ticket_id=tickets[0].id if len(tickets) == 1 else None)
 
     def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:

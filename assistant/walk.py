@@ -20,7 +20,8 @@ from assistant.config import Settings
 from assistant.budget import cpu_budget
 from assistant.errors import BatchIncomplete, Unparseable, crash_reason
 from assistant.intake import Incoming
-from assistant.models import Fate, Message, Quarantine, RawMessage, Ticket, utcnow
+from assistant.models import (INCOMING_FATES, Fate, Message, Quarantine, QuarantineKind, RawMessage,
+                              Ticket, utcnow)
 from assistant.prework import Understood
 from assistant.records import record_message
 from assistant.store import Store
@@ -71,7 +72,7 @@ class Tally:
         return sum(self.fates.values())
 
     def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, **{fate.value: self.fates[fate] for fate in Fate}}
+        return {"read": self.read, **{fate.value: self.fates[fate] for fate in INCOMING_FATES}}
 
 
 # A step after a ticket gained a message: (session, ticket, mail, outcome, now) -> None.
@@ -206,7 +207,7 @@ class Walk:
             record_message(session, mail, Fate.SYSTEM, ticket_id, source, now)
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, _system_reason(mail))
         if match.held:
-            return quarantine(session, digest, match.held, source, now, mail=mail, kind="held",
+            return quarantine(session, digest, match.held, source, now, mail=mail, kind=QuarantineKind.HELD,
                               ticket_id=match.ticket.id if match.ticket else None)
         return self._ticket(session, mail, match, source, now, verdict)
 
@@ -327,7 +328,7 @@ def _log(outcome: Outcome, source: str, digest: str) -> None:
 
 
 def quarantine(session: Session, digest: str, reason: str, source: str, now: datetime, *,
-               mail: Incoming | None = None, kind: str = "unparseable",
+               mail: Incoming | None = None, kind: QuarantineKind = QuarantineKind.UNPARSEABLE,
                ticket_id: int | None = None) -> Outcome:
     """Set a message aside with its reason; its raw bytes are already kept."""
     session.add(Quarantine(

@@ -18,6 +18,7 @@ from datetime import timedelta
 from fastapi import APIRouter, BackgroundTasks, Request
 
 from assistant.errors import MailboxUnavailable
+from assistant.models import MailKind
 from assistant.outbox import Letter
 from assistant.web import i18n
 from assistant.web.pages import (LANG_COOKIE, back_to, current, desk, form_checked, language,
@@ -104,7 +105,7 @@ def _mail_link(d, viewer, lang: str) -> None:
                     from_name=app.settings.support_name(lang))
     outbox = app.follow.outbox
     with app.store.session() as session:
-        row_id = outbox.queue(session, letter, kind="signin").id
+        row_id = outbox.queue(session, letter, kind=MailKind.SIGNIN).id
     try:
         outbox.send_now(row_id)
     except MailboxUnavailable as exc:
