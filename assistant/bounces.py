@@ -19,14 +19,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.intake import Incoming
-from assistant.models import Draft, Fate, OutboxMail, Promise, Ticket, TicketChange
+from assistant.models import (Acknowledgement, Draft, DraftStatus, Fate, MailKind, OutboxMail,
+                              OutboxStatus, Promise, PromiseState, Ticket, TicketChange)
 from assistant.outbox import Letter
 from assistant.summary import AUTO_GENERATED
 from assistant.walk import Outcome
 
 log = logging.getLogger("assistant.bounces")
 
-CLIENT_KINDS = ("acknowledgement", "need_info", "options", "progress", "resolved", "forwarded", "reply")
+CLIENT_KINDS = (MailKind.ACKNOWLEDGEMENT, MailKind.NEED_INFO, MailKind.OPTIONS, MailKind.PROGRESS,
+                MailKind.RESOLVED, MailKind.FORWARDED, MailKind.REPLY)
 RECENT = timedelta(days=14)     # a bounce for an address is matched to mail sent this recently
 _MESSAGE_ID = re.compile(r"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
 _FINAL = re.compile(r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?",
@@ -52,10 +54,10 @@ class Bounces:
         row = self._bounced_row(session, ids, recipients, now)
         if row is None:
             return None
-        if row.status == "failed":
+        if row.status == OutboxStatus.FAILED:
             return Outcome(Fate.SYSTEM, mail.message_id, row.ticket_id,
                            f"another bounce of {row.message_id}, already marked failed")
-        row.status = "failed"
+        row.status = OutboxStatus.FAILED
         row.last_error = f"bounced: {diagnostic or 'the receiving server refused it'}"[:500]
         told = self._settle(session, row, diagnostic, now)
         log.warning("bounces: %s to %s bounced (%s); told %s", row.message_id, row.recipients,
@@ -71,7 +73,7 @@ class Bounces:
                 return row
         for address in recipients:
             row = session.exec(select(OutboxMail).where(
-                OutboxMail.recipients == address.lower(), OutboxMail.status.in_(("sent", "failed")),
+                OutboxMail.recipients == address.lower(), OutboxMail.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
                 OutboxMail.sent_at >= now - RECENT).order_by(OutboxMail.sent_at.desc())).first()
             if row is not None:
                 return row
@@ -81,18 +83,21 @@ class Bounces:
         """The draft and the ticket learn the letter never arrived; returns who was told."""
         ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
         draft = session.get(Draft, row.draft_id) if row.draft_id else None
-        if draft is not None and row.kind != "approval_request":
-            old, draft.status = draft.status, "failed"
+        if draft is not None and row.kind != MailKind.APPROVAL_REQUEST:
+            old, draft.status = draft.status, DraftStatus.FAILED
             for promise in session.exec(select(Promise).where(Promise.draft_id == draft.id,
-                                                              Promise.state == "open")).all():
-                promise.state = "void"      # a time the client never read binds nobody
+                                                              Promise.state == PromiseState.OPEN)).all():
+                promise.state = PromiseState.VOID      # a time the client never read binds nobody
             if ticket is not None:
                 session.add(TicketChange(ticket_id=ticket.id, field=f"draft {draft.id}", old=old,
-                                         new="failed", at=now,
+                                         new=DraftStatus.FAILED, at=now,
                                          why=f"the letter bounced: {diagnostic or 'refused'}"))
                 ticket.client_last_heard_at = _last_delivered(session, ticket.id, row.id)
-                if ticket.acknowledgement == "sent" and draft.situation == "acknowledgement":
-                    ticket.acknowledgement = "failed"
+                if ticket.acknowledgement == Acknowledgement.SENT and draft.situation == "acknowledgement":
+                    ticket.acknowledgement = Acknowledgement.FAILED
+                    session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
+                                             old=Acknowledgement.SENT, new=Acknowledgement.FAILED,
+                                             why=f"it bounced: {diagnostic or 'refused'}", at=now))
         person = (draft.decided_by if draft and draft.decided_by != "assistant" else None) \
             or (draft.consultant if draft else None) or (ticket.assignee if ticket else None)
         to = (person,) if person and "@" in person else tuple(self.follow.app.sla.oncall())
@@ -115,7 +120,7 @@ class Bounces:
         self.follow.outbox.queue(session, Letter(
             to=to, subject=subject, text=text, message_id=message_id,
             from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED),
-            kind="alert", ticket_id=ticket.id if ticket else None)
+            kind=MailKind.ALERT, ticket_id=ticket.id if ticket else None)
 
 
 def read_report(mail: Incoming) -> tuple[list[str], list[str], str]:
@@ -149,5 +154,5 @@ def read_report(mail: Incoming) -> tuple[list[str], list[str], str]:
 def _last_delivered(session: Session, ticket_id: int, except_id: int) -> datetime | None:
     """When the client last got a letter of ours that did not bounce."""
     return session.exec(select(func.max(OutboxMail.sent_at)).where(
-        OutboxMail.ticket_id == ticket_id, OutboxMail.status == "sent",
+        OutboxMail.ticket_id == ticket_id, OutboxMail.status == OutboxStatus.SENT,
         OutboxMail.kind.in_(CLIENT_KINDS), OutboxMail.id != except_id)).first()

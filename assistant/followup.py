@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from assistant import approval, conversation, promises, quoting
-from assistant.errors import Rejected
+from assistant.errors import AssistantError, Rejected, crash_reason
 from assistant.intake import Incoming
-from assistant.models import Client, Draft, Fate, Message, OutboxMail, Ticket, TicketChange
+from assistant.models import (Acknowledgement, Client, Direction, Draft, DraftStatus, Fate, MailKind,
+                              Message, OutboxMail, OutboxStatus, Ticket, TicketChange)
 from assistant.notices import Notices
 from assistant.outbox import Letter, Outbox
 from assistant.walk import Outcome
@@ -93,7 +94,7 @@ class FollowUps:
         long ago.
         """
         if outcome.fate is Fate.NEW_TICKET and self.app.acknowledge_new_tickets:
-            ticket.acknowledgement = "due"
+            ticket.acknowledgement = Acknowledgement.DUE
         elif outcome.fate is Fate.REPLY:
             self._works_now(session, ticket, mail, now)
 
@@ -132,7 +133,7 @@ class FollowUps:
         with self.app.store.session() as session:
             # Locked and skipped by other daemons until this commits (PostgreSQL): each
             # new ticket is acknowledged by exactly one of them.
-            due = session.exec(select(Ticket).where(Ticket.acknowledgement == "due")
+            due = session.exec(select(Ticket).where(Ticket.acknowledgement == Acknowledgement.DUE)
                                .order_by(Ticket.id).limit(limit)
                                .with_for_update(skip_locked=True)).all()
             for ticket in due:
@@ -141,13 +142,17 @@ class FollowUps:
                     ticket.acknowledgement = self._acknowledge(session, ticket, self.app.clock())
                     savepoint.commit()
                     done += 1
-                except Exception:  # noqa: BLE001 - one ticket's letter never stops the others
+                except Exception as exc:  # noqa: BLE001 - one ticket's letter never stops the others
                     savepoint.rollback()
                     log.exception("followup: no acknowledgement for %s", ticket.tag)
-                    ticket.acknowledgement = "failed"
+                    # Shown by `outbox list` and `status`; `tickets acknowledge N` retries it.
+                    ticket.acknowledgement = Acknowledgement.FAILED
+                    session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
+                                             old=Acknowledgement.DUE, new=Acknowledgement.FAILED,
+                                             why=_why_not_written(exc), at=self.app.clock()))
         return done
 
-    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
+    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> Acknowledgement:
         ticket.assignee = ticket.assignee or self.pick_consultant(session, ticket)
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
@@ -156,11 +161,11 @@ class FollowUps:
         draft = self.make_draft(session, ticket, "acknowledgement", now,
                                 in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":
-            approval._set(session, draft, "approved", "assistant", now)
+            approval._set(session, draft, DraftStatus.APPROVED, "assistant", now)
             self.dispatch(session, draft, now)
-            return "blocked" if draft.status == "blocked" else "sent"
+            return Acknowledgement.BLOCKED if draft.status == DraftStatus.BLOCKED else Acknowledgement.SENT
         self.ask_approval(session, draft, None, now)
-        return "drafted"
+        return Acknowledgement.DRAFTED
 
     def pick_consultant(self, session: Session, ticket: Ticket) -> str | None:
         """Consultants who speak the ticket's language, taken in turn by ticket number."""
@@ -178,15 +183,15 @@ class FollowUps:
         from_name = self.from_name(session, draft)
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, self.domain),
                                      from_name, automatic=draft.automatic)
-        row = self.outbox.queue(session, letter, kind=draft.situation, ticket_id=draft.ticket_id,
-                                draft_id=draft.id)
-        if row.status == "blocked":
-            approval._set(session, draft, "blocked", draft.decided_by or promises.ASSISTANT, now)
+        row = self.outbox.queue(session, letter, kind=MailKind.of_situation(draft.situation),
+                                ticket_id=draft.ticket_id, draft_id=draft.id)
+        if row.status == OutboxStatus.BLOCKED:
+            approval._set(session, draft, DraftStatus.BLOCKED, draft.decided_by or promises.ASSISTANT, now)
             log.warning("followup: draft %d for #%d blocked: %s", draft.id, draft.ticket_id,
                         row.last_error)
             return row
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.settings["support.address"],
+                            direction=Direction.OUT, fate=Fate.SENT, from_address=self.settings["support.address"],
                             from_name=from_name, to_addresses=row.recipients, subject=draft.subject,
                             in_reply_to=letter.in_reply_to, visible_text=draft.text, text=draft.text,
                             received_at=now))
@@ -232,7 +237,7 @@ class FollowUps:
         letter = Letter(to=(person.email,), subject=subject, text=text,
                         message_id=approval.approval_message_id(draft, self.domain),
                         from_name=self.settings["support.name"])
-        self.outbox.queue(session, letter, kind="approval_request", ticket_id=ticket.id,
+        self.outbox.queue(session, letter, kind=MailKind.APPROVAL_REQUEST, ticket_id=ticket.id,
                           draft_id=draft.id)
 
     # -- consultants answering an approval request -------------------------------------------
@@ -265,7 +270,7 @@ class FollowUps:
             self._tell(session, draft, "approval_refused", now, reason=str(exc))
             return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id, f"approval refused: {exc}")
         return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id,
-                       f"draft {draft.id} {said} by {mail.from_address}")
+                       f"draft {draft.id} {said.text} by {mail.from_address}")
 
     def _not_trusted(self, mail: Incoming) -> str | None:
         if mail.from_address not in {p.email for p in self.settings.consultants}:
@@ -284,7 +289,7 @@ class FollowUps:
                                  why=f"approval by mail from {who} refused: {why}", at=now))
 
     def decide(self, session: Session, draft: Draft, verdict: approval.Verdict, who: str,
-               now: datetime) -> str:
+               now: datetime) -> approval.Decision:
         """Apply a verdict to a draft; of several at once (mail, CLI, page) one wins.
 
         The draft's row is read again under a lock (SELECT ... FOR UPDATE): a second
@@ -293,11 +298,12 @@ class FollowUps:
         """
         session.refresh(draft, with_for_update=True)
         said = approval.decide(session, draft, verdict, who, now, self.app.tone.check)
-        if said == "approved":
+        if said.kind is approval.DecisionKind.APPROVED:
             self.dispatch(session, draft, now)
-            if draft.status == "blocked":
-                said = "blocked: the outbox refused it (see `assistant outbox`)"
-        elif said.startswith("held") and verdict.action == "edit":
+            if draft.status == DraftStatus.BLOCKED:
+                said = approval.Decision(approval.DecisionKind.BLOCKED,
+                                         "blocked: the outbox refused it (see `assistant outbox`)")
+        elif said.kind is approval.DecisionKind.HELD and verdict.action == "edit":
             self.ask_approval(session, draft, None, now)
         elif verdict.action == "unclear":
             self._tell(session, draft, "approval_question", now, reason=verdict.text)
@@ -317,7 +323,7 @@ class FollowUps:
         letter = Letter(to=(person.email,), subject=subject, text=text,
                         message_id=approval.approval_message_id(draft, self.domain),
                         from_name=self.settings["support.name"])
-        self.outbox.queue(session, letter, kind="approval_request", ticket_id=ticket.id,
+        self.outbox.queue(session, letter, kind=MailKind.APPROVAL_REQUEST, ticket_id=ticket.id,
                           draft_id=draft.id)
 
     def on_critical(self, session: Session, ticket: Ticket, now: datetime) -> None:
@@ -327,7 +333,7 @@ class FollowUps:
             self.oncall.mark(session, ticket, now)
 
     def after_sent(self, row: OutboxMail) -> None:
-        if row.draft_id is None or row.kind == "approval_request":
+        if row.draft_id is None or row.kind == MailKind.APPROVAL_REQUEST:
             return
         from assistant import promises
         with self.app.store.session() as session:
@@ -335,6 +341,13 @@ class FollowUps:
             approval.after_sending(session, draft, self.app.clock())
             # The time this letter names becomes a timer; earlier ones are kept or missed.
             promises.record(session, draft, self.app.clock())
+
+
+def _why_not_written(exc: Exception) -> str:
+    """One line for the operator: our own errors (a broken template) name their cause."""
+    if isinstance(exc, AssistantError):
+        return (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+    return crash_reason(exc, "writing the acknowledgement")
 
 
 _FIRST_SENTENCES = re.compile(r"^(.{20,300}?[.!?…])(\s|$)", re.DOTALL)
@@ -361,8 +374,8 @@ def client_words(text: str, limit: int = 300) -> str:
 def last_client_message(session: Session, ticket: Ticket, first: bool = False) -> Message | None:
     """The client's newest mail on the ticket (with first, the one that opened it)."""
     # Only the client's own mail: a consultant's approval reply is kept on the ticket too.
-    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in",
-                                  Message.fate.in_((Fate.NEW_TICKET.value, Fate.REPLY.value)))
+    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == Direction.IN,
+                                  Message.fate.in_((Fate.NEW_TICKET, Fate.REPLY)))
     if first:
         return session.exec(query.order_by(Message.received_at, Message.id)).first()
     return session.exec(query.order_by(Message.received_at.desc(), Message.id.desc())).first()
