@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
-from assistant.models import utcnow
+from assistant.models import MailKind, utcnow
 from assistant.store import Store, open_store
 
 # The walk and intake pull in spaCy and the language pipelines (most of a second to
@@ -72,13 +72,13 @@ class App:
             self.settings, self.triage, self.sla,
             on_critical=lambda session, ticket, now: self.follow.on_critical(session, ticket, now),
             on_access=lambda session, ticket, owner, now: self.pending.record(
-                session, ticket, "access_request", now, detail=owner))
+                session, ticket, MailKind.ACCESS_REQUEST, now, detail=owner))
 
     @cached_property
     def pending(self):
         from assistant.pending import PendingNotices
         return PendingNotices(self.store, self.clock, {
-            "access_request": lambda session, ticket, owner, now:
+            MailKind.ACCESS_REQUEST: lambda session, ticket, owner, now:
                 self.follow.access.ask(session, ticket, owner, now)})
 
     @cached_property
