@@ -30,7 +30,7 @@ from assistant.schedule.jobs import Checkpoints
 from assistant.schedule.rhythm import Rhythm
 from assistant.schedule.summary import Summary
 from assistant.store.database import Store, open_store
-from assistant.store.models import utcnow
+from assistant.store.models import MailKind, utcnow
 from assistant.tickets.access import OwnerRequest
 from assistant.tickets.assessment import Assessor
 from assistant.tickets.conversation import Signatures
@@ -136,7 +136,7 @@ class App:
     def pending(self) -> PendingNotices:
         # Inside the walk only a note is made; the owner's letter is written after the commit.
         owners = OwnerRequest(self.staff, self.signatures)
-        return PendingNotices(self.store, self.clock, {"access_request": owners.ask})
+        return PendingNotices(self.store, self.clock, {MailKind.ACCESS_REQUEST: owners.ask})
 
     def write_letters_due(self, limit: int = 500) -> int:
         """Acknowledgements of new tickets, then on-call alerts of critical ones, whose
@@ -155,7 +155,7 @@ class App:
         return Assessor(
             self.settings, self.triage, self.sla, on_critical=self.oncall.mark,
             on_access=lambda session, ticket, owner, now: self.pending.record(
-                session, ticket, "access_request", now, detail=owner))
+                session, ticket, MailKind.ACCESS_REQUEST, now, detail=owner))
 
     @cached_property
     def understanding(self) -> Understanding:

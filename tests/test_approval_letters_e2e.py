@@ -76,7 +76,7 @@ def test_a_letter_written_in_reply_replaces_the_draft(world):
 # -- 2: a second approval sends nothing -------------------------------------------------------
 def test_approving_twice_from_the_command_line_sends_one_letter(world, tmp_path, capsys):
     number, _request = asked(world)
-    assert world.app.drafts.approve(number, world.consultant) == "approved"
+    assert world.app.drafts.approve(number, world.consultant).text == "approved"
     config = tmp_path / "assistant.toml"
     config.write_text(f'[database]\nurl = "{world.app.settings["database.url"]}"\n'
                       f'[support]\naddress = "{world.support}"\n', encoding="utf-8")
@@ -124,7 +124,7 @@ FLAGGED = "Анна, добрый день! Приносим извинения 
 def test_an_edit_the_tone_checker_flags_is_kept_and_asked_again(world):
     number, _request = asked(world)
     said = world.app.drafts.edit(number, FLAGGED, world.consultant)
-    assert said.startswith("held")
+    assert said.text.startswith("held")
     world.cycle()
     requests = [m for m in world.inbox(world.consultant) if "Черновик ответа" in m["Subject"]]
     assert len(requests) == 2 and requests[0]["Message-ID"] != requests[1]["Message-ID"]

@@ -174,7 +174,7 @@ def approve_twice_at_once(app: App, settings, tickets) -> list[int]:
     def approve(number: int) -> None:
         other = App(settings, clock=Clock(BEFORE_SUMMARY))     # its own connections
         try:
-            results[number].append(other.drafts.approve(number, CONSULTANT))
+            results[number].append(other.drafts.approve(number, CONSULTANT).text)
         except Rejected as exc:
             results[number].append(f"refused: {exc}")
         finally:

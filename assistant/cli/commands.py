@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant import config
 from assistant.cli import logformat, views
 from assistant.app import App
+from assistant.replies.approval import DecisionKind
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected, crash_reason
 from assistant.store.models import utcnow
 
@@ -45,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--json", action="store_true")
 
     tickets = commands.add_parser("tickets", help="list, show or change tickets")
-    tickets.add_argument("action", nargs="?", default="list", choices=["list", "show", "set"])
+    tickets.add_argument("action", nargs="?", default="list",
+                         choices=["list", "show", "set", "acknowledge"],
+                         help="acknowledge N: write a failed acknowledgement again")
     tickets.add_argument("number", nargs="?", type=int)
     tickets.add_argument("changes", nargs="*", metavar="FIELD=VALUE",
                          help="with set: priority=high, category=billing, status=resolved")
@@ -197,6 +200,10 @@ def cmd_tickets(app: App, args) -> int:
         return 0
     if args.number is None:
         return _usage(f"tickets {args.action} needs a ticket number")
+    if args.action == "acknowledge":
+        said = app.desk.acknowledge_again(args.number, who=args.by or "operator", why=args.why)
+        print(json.dumps({"ticket": args.number, "result": said}) if args.json else said)
+        return 0
     if args.action == "show":
         detail = app.ticket_detail(args.number)
         print(json.dumps(detail, ensure_ascii=False, default=str) if args.json
@@ -261,9 +268,9 @@ def cmd_drafts(app: App, args) -> int:
         said = app.drafts.approve(args.number, who, anyway=args.anyway)
     else:
         said = app.drafts.reject(args.number, who)
-    print(json.dumps({"draft": args.number, "result": said}) if args.json
-          else f"draft {args.number}: {said}")
-    return 0 if not said.startswith("held") else 1
+    print(json.dumps({"draft": args.number, "result": said.text}) if args.json
+          else f"draft {args.number}: {said.text}")
+    return 1 if said.kind is DecisionKind.HELD else 0
 
 
 def situation_values(situation: str, items: list[str]) -> dict:

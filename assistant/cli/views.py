@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from assistant.store.models import Direction
+
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain table that fits the terminal: the widest column is cut first."""
@@ -86,7 +88,7 @@ def ticket(d: dict) -> str:
         if not reason["effect"].startswith(_GRADE_EFFECTS) and reason["text"] not in _shown(d):
             lines.append(f"          {reason['effect']}: «{reason['text']}» ({reason['rule']})")
     for m in d["messages"]:
-        arrow = "→ client" if m["direction"] == "out" else "← " + m["from"]
+        arrow = "→ client" if m["direction"] == Direction.OUT else "← " + m["from"]
         lines += ["", f"── {local(m['received'], d['timezone'])}  {arrow}  [{m['fate']}]",
                   m["visible_text"].strip()]
         for a in m["attachments"]:

@@ -9,7 +9,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
-from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
+from assistant.store.models import (Acknowledgement, Draft, DraftStatus, Lease, OutboxMail,
+                                   OutboxStatus, Quarantine, Setting, Ticket, utcnow)
 
 CONTACT = "contact:"                    # Setting key prefix the daemon writes (daemon.CONTACT)
 STALE_LETTER = timedelta(hours=1)       # a letter waiting longer than this is a problem
@@ -44,19 +45,24 @@ def check(app) -> Health:
             last_contact=datetime.fromisoformat(contact.value) if contact and contact.value else None,
             queues=_queues(session), oldest_unsent=_oldest(session, now),
             leases=[_lease(row, now) for row in session.exec(select(Lease).order_by(Lease.name))])
+        unacknowledged = session.exec(select(Ticket.id).where(
+            Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
     health.problems = _problems(health, mailbox, now)
+    if unacknowledged:
+        health.problems.append(_not_acknowledged(unacknowledged))
     return health
 
 
 def _queues(session: Session) -> dict[str, int]:
     counts = dict(session.exec(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all())
     return {
-        "outbox_queued": counts.get("queued", 0), "outbox_sending": counts.get("sending", 0),
-        "outbox_failed": counts.get("failed", 0), "outbox_uncertain": counts.get("uncertain", 0),
-        "outbox_blocked": counts.get("blocked", 0),
-        "drafts_pending": _count(session, Draft.status == "pending"),
+        **{f"outbox_{status}": counts.get(status, 0) for status in (
+            OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED,
+            OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED)},
+        "drafts_pending": _count(session, Draft.status == DraftStatus.PENDING),
         "quarantine": _count(session, Quarantine.resolved_at.is_(None)),
-        "acknowledgements_due": _count(session, Ticket.acknowledgement == "due"),
+        "acknowledgements_due": _count(session, Ticket.acknowledgement == Acknowledgement.DUE),
+        "acknowledgements_failed": _count(session, Ticket.acknowledgement == Acknowledgement.FAILED),
     }
 
 
@@ -66,7 +72,7 @@ def _count(session: Session, condition) -> int:
 
 
 def _oldest(session: Session, now: datetime) -> dict | None:
-    row = session.exec(select(OutboxMail).where(OutboxMail.status.in_(("queued", "sending")))
+    row = session.exec(select(OutboxMail).where(OutboxMail.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
                        .order_by(OutboxMail.created_at, OutboxMail.id).limit(1)).first()
     if row is None:
         return None
@@ -92,6 +98,16 @@ def _problems(health: Health, mailbox: str | None, now: datetime) -> list[str]:
         why = f": {oldest['error']}" if oldest["error"] else ""
         problems.append(f"mail {oldest['id']} has waited {oldest['waiting_seconds'] // 60} minutes{why}")
     return problems
+
+
+def _not_acknowledged(ids: list[int]) -> str:
+    """"the acknowledgement of #3 was not sent (...)", or of several tickets at once."""
+    if len(ids) == 1:
+        return (f"the acknowledgement of #{ids[0]} was not sent (`assistant outbox` says why; "
+                f"`assistant tickets acknowledge {ids[0]}` writes it again)")
+    shown = ", ".join(f"#{number}" for number in ids[:10]) + (", ..." if len(ids) > 10 else "")
+    return (f"{len(ids)} acknowledgements were not sent: {shown} (`assistant outbox` says why; "
+            f"`assistant tickets acknowledge N` writes one again)")
 
 
 def text(health: Health) -> str:

@@ -19,7 +19,7 @@ from assistant.store.database import Store
 from assistant.replies import approval
 from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected
-from assistant.store.models import Client, Draft, Ticket
+from assistant.store.models import Client, Draft, DraftStatus, Ticket
 
 
 class Drafts:
@@ -37,7 +37,7 @@ class Drafts:
             query = select(Draft, Ticket, Client).join(Ticket, Ticket.id == Draft.ticket_id).join(
                 Client, Client.id == Ticket.client_id)
             if not include_done:
-                query = query.where(Draft.status == "pending")
+                query = query.where(Draft.status == DraftStatus.PENDING)
             rows = session.exec(query.order_by(Draft.id)).all()
         return [{"id": d.id, "ticket": t.id, "ref": t.ref, "situation": d.situation,
                  "language": d.language, "status": d.status, "client": c.email,
@@ -79,25 +79,27 @@ class Drafts:
             number = draft.id
         return self.show(number)
 
-    def edit(self, number: int, text: str, who: str, expected: str | None = None) -> str:
+    def edit(self, number: int, text: str, who: str,
+             expected: str | None = None) -> approval.Decision:
         return self._decide(number, approval.Verdict("edit", text), who, expected)
 
     def approve(self, number: int, who: str, anyway: bool = False,
-                expected: str | None = None) -> str:
+                expected: str | None = None) -> approval.Decision:
         return self._decide(number, approval.Verdict("anyway" if anyway else "approve"), who,
                             expected)
 
-    def reject(self, number: int, who: str, expected: str | None = None) -> str:
+    def reject(self, number: int, who: str, expected: str | None = None) -> approval.Decision:
         return self._decide(number, approval.Verdict("reject"), who, expected)
 
     def _decide(self, number: int, verdict: approval.Verdict, who: str,
-                expected: str | None = None) -> str:
+                expected: str | None = None) -> approval.Decision:
         with self.store.session() as session:
             draft = approval.get_draft(session, number)
             approval.check_version(draft, expected)
             return self.review.decide(session, draft, verdict, who, self.clock())
 
-    def act(self, number: int, action: str, text: str, who: str, expected: str | None) -> str:
+    def act(self, number: int, action: str, text: str, who: str,
+            expected: str | None) -> approval.Decision:
         """A button of the desk page on the text it shows: save, approve, anyway or reject.
 
         The same rules as approval by mail: an edited text is checked again, and one with
@@ -113,9 +115,10 @@ class Drafts:
                 return self.review.decide(session, draft, approval.Verdict("reject"), who, self.clock())
             findings = approval.save(draft, text, who, self.review.findings_of)
             if action == "save":
-                return f"saved; {len(findings)} tone findings" if findings else "saved"
+                return approval.Decision(approval.DecisionKind.SAVED, f"saved; {len(findings)} tone "
+                                         f"findings" if findings else "saved")
             if action == "approve" and findings:
-                return "held: the text has tone findings; fix it or say «send anyway»"
+                return approval.Decision(approval.DecisionKind.HELD, approval.HELD_FOR_TONE)
             verdict = approval.Verdict("anyway" if action == "anyway" else "approve")
             return self.review.decide(session, draft, verdict, who, self.clock())
 

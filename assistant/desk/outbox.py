@@ -11,9 +11,12 @@ from assistant.replies.pending import PendingNotices
 from assistant.store.database import Store
 
 from assistant.errors import NotFound, Rejected
-from assistant.store.models import OutboxMail
+from assistant.store.models import (Acknowledgement, Client, MailKind, OutboxMail, OutboxStatus,
+                                   Ticket, TicketChange)
 
-ATTENTION = ("queued", "failed", "uncertain", "blocked", "sending")
+ATTENTION = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED,
+             OutboxStatus.SENDING)
+RETRYABLE = (OutboxStatus.FAILED, OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED)
 
 
 class OutboxDesk:
@@ -34,7 +37,7 @@ class OutboxDesk:
                  "error": r.last_error, "message_id": r.message_id,
                  "created": r.created_at.isoformat(),
                  "next_attempt": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
-                for r in rows] + self._unwritten()
+                for r in rows] + self._unwritten() + self._unacknowledged()
 
     def _unwritten(self) -> list[dict]:
         """Letters to our people the walk decided on but that could not be written."""
@@ -44,16 +47,34 @@ class OutboxDesk:
                  "next_attempt": None}
                 for n in self.pending.failed()]
 
+    def _unacknowledged(self) -> list[dict]:
+        """New tickets whose acknowledgement failed, with why; `tickets acknowledge N` retries."""
+        with self.app.store.session() as session:
+            failed = session.exec(select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
+                                  .where(Ticket.acknowledgement == Acknowledgement.FAILED)
+                                  .order_by(Ticket.id)).all()
+            whys = {ticket.id: session.exec(select(TicketChange.why).where(
+                TicketChange.ticket_id == ticket.id, TicketChange.field == "acknowledgement",
+                TicketChange.new == Acknowledgement.FAILED).order_by(TicketChange.id)).all()
+                for ticket, _ in failed}
+        return [{"id": "-", "status": "not sent", "kind": MailKind.ACKNOWLEDGEMENT,
+                 "ticket": ticket.id, "to": client.email, "subject": ticket.subject,
+                 "attempts": len(whys[ticket.id]),
+                 "error": (whys[ticket.id][-1] if whys[ticket.id] else "it did not reach the client")
+                 + f" (`assistant tickets acknowledge {ticket.id}` writes it again)",
+                 "message_id": None, "created": ticket.created_at.isoformat(), "next_attempt": None}
+                for ticket, client in failed]
+
     def retry(self, number: int) -> str:
         """Queue a failed, uncertain or blocked mail again, to go out on the next send."""
         with self.store.session() as session:
             row = session.get(OutboxMail, number)
             if row is None:
                 raise NotFound(f"no outgoing mail {number}")
-            if row.status not in ("failed", "uncertain", "blocked"):
+            if row.status not in RETRYABLE:
                 raise Rejected(f"mail {number} is {row.status}; only failed, uncertain or "
                                f"blocked mail can be sent again")
-            old, row.status = row.status, "queued"
+            old, row.status = row.status, OutboxStatus.QUEUED
             row.next_attempt_at, row.attempts = self.clock(), 0
             row.last_error = f"queued again by the operator (was {old})"
         return f"mail {number} ({old}) is queued again"

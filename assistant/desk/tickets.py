@@ -18,8 +18,9 @@ from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
 from assistant.tickets import conversation
 from assistant.store.raw import raw_bytes
-from assistant.store.models import (OPEN_STATUSES, PRIORITIES, Attachment, Client, Draft, Fate,
-                              Message, Quarantine, Status, Ticket, TicketChange)
+from assistant.store.models import (OPEN_STATUSES, PRIORITIES, Acknowledgement, Attachment, Client,
+                                   Draft, DraftStatus, Fate, Message, Quarantine, QuarantineKind, Status,
+                                   Ticket, TicketChange)
 from assistant.policy.severity import grades_of
 
 if TYPE_CHECKING:       # the walk loads the language pipelines, which listing never needs
@@ -98,7 +99,7 @@ class Desk:
             rows = [found[i] for i in ids if i in found]
             drafts = session.exec(select(Draft.id, Draft.ticket_id, Draft.situation,
                                          Draft.consultant, Draft.findings).where(
-                Draft.ticket_id.in_(ids), Draft.status == "pending").order_by(Draft.id)).all()
+                Draft.ticket_id.in_(ids), Draft.status == DraftStatus.PENDING).order_by(Draft.id)).all()
         now = self.clock()
         page = []
         for ticket, client in rows:
@@ -179,6 +180,24 @@ class Desk:
             ticket.updated_at = now
         return said or [f"{ticket.tag}: nothing to change"]
 
+    def acknowledge_again(self, number: int, who: str, why: str) -> str:
+        """Make a failed acknowledgement due again: the daemon writes it on its next round.
+
+        Only a failed one: a sent, drafted or blocked one has its letter already (a blocked
+        letter goes again with `assistant outbox retry`).
+        """
+        with self.store.session() as session:
+            ticket = _ticket(session, number)
+            old = ticket.acknowledgement
+            if old != Acknowledgement.FAILED:
+                raise Rejected(f"{ticket.ref}: the acknowledgement is {old}, not failed; "
+                               f"nothing was changed")
+            ticket.acknowledgement = Acknowledgement.DUE
+            session.add(TicketChange(ticket_id=number, field="acknowledgement", old=old,
+                                     new=Acknowledgement.DUE, who=who,
+                                     why=why or "to be written again", at=self.clock()))
+        return f"{ticket.ref}: the acknowledgement is due again; the daemon writes it on its next round"
+
     def _set(self, session: Session, ticket: Ticket, client: Client, field: str, value: str,
              who: str, why: str, now: datetime) -> None:
         """One override with its history row: status and owner go through ticketstate."""
@@ -220,7 +239,7 @@ class Desk:
                 raise NotFound(f"nothing in quarantine under number {number}")
             if row.resolved_at is not None:
                 raise Rejected(f"quarantine {number} was already settled: {row.resolution}")
-            if release and row.kind != "held" or release and row.ticket_id is None:
+            if release and row.kind != QuarantineKind.HELD or release and row.ticket_id is None:
                 raise Rejected(f"quarantine {number} is not a held reply; use retry")
             raw = raw_bytes(session, self.settings, row.content_hash)
             if release:

@@ -21,7 +21,8 @@ from assistant.replies.context import last_client_message
 from assistant.replies.dispatch import Dispatcher
 from assistant.replies.review import Review
 from assistant.store.database import Store
-from assistant.store.models import Fate, Ticket
+from assistant.errors import AssistantError, crash_reason
+from assistant.store.models import Acknowledgement, DraftStatus, Fate, Ticket, TicketChange
 from assistant.tickets import state as ticketstate
 from assistant.walk.passage import Outcome, Passage
 
@@ -33,7 +34,7 @@ class Acknowledge:
 
     def __call__(self, passage: Passage) -> Outcome | None:
         if passage.fate is Fate.NEW_TICKET and passage.acknowledge:
-            passage.ticket.acknowledgement = "due"
+            passage.ticket.acknowledgement = Acknowledgement.DUE
         return None
 
 
@@ -55,7 +56,7 @@ class Acknowledgements:
         with self.store.session() as session:
             # Locked and skipped by other daemons until this commits (PostgreSQL): each
             # new ticket is acknowledged by exactly one of them.
-            due = session.exec(select(Ticket).where(Ticket.acknowledgement == "due")
+            due = session.exec(select(Ticket).where(Ticket.acknowledgement == Acknowledgement.DUE)
                                .order_by(Ticket.id).limit(limit)
                                .with_for_update(skip_locked=True)).all()
             for ticket in due:
@@ -64,13 +65,17 @@ class Acknowledgements:
                     ticket.acknowledgement = self._acknowledge(session, ticket, self.clock())
                     savepoint.commit()
                     done += 1
-                except Exception:  # noqa: BLE001 - one ticket's letter never stops the others
+                except Exception as exc:  # noqa: BLE001 - one ticket's letter never stops the others
                     savepoint.rollback()
                     log.exception("acknowledge: no acknowledgement for %s", ticket.tag)
-                    ticket.acknowledgement = "failed"
+                    # Shown by `outbox list` and `status`; `tickets acknowledge N` retries it.
+                    ticket.acknowledgement = Acknowledgement.FAILED
+                    session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
+                                             old=Acknowledgement.DUE, new=Acknowledgement.FAILED,
+                                             why=_why_not_written(exc), at=self.clock()))
         return done
 
-    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> str:
+    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> Acknowledgement:
         ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
@@ -80,9 +85,16 @@ class Acknowledgements:
                                     in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":
             self.dispatcher.send_on_its_own(session, draft, now)
-            return "blocked" if draft.status == "blocked" else "sent"
+            return Acknowledgement.BLOCKED if draft.status == DraftStatus.BLOCKED else Acknowledgement.SENT
         self.review.ask(session, draft, None, now)
-        return "drafted"
+        return Acknowledgement.DRAFTED
+
+
+def _why_not_written(exc: Exception) -> str:
+    """One line for the operator: our own errors (a broken template) name their cause."""
+    if isinstance(exc, AssistantError):
+        return (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+    return crash_reason(exc, "writing the acknowledgement")
 
 
 def pick_consultant(settings: Settings, ticket: Ticket) -> str | None:

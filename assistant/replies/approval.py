@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import enum
 import hashlib
 import json
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
 from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected, Stale
-from assistant.store.models import Client, Draft, Message, Status, Ticket, TicketChange
+from assistant.store.models import Client, Draft, DraftStatus, Message, Status, Ticket, TicketChange
 from assistant.transport.outbox import Letter
 from assistant.mail.verdict import Verdict, read_verdict  # noqa: F401  (approval.read_verdict)
 
@@ -32,10 +33,37 @@ APPROVAL_ID = re.compile(r"^d(\d{1,10})\.([0-9a-f]{24})(?:\.[0-9a-z]{1,32})?@", 
 CODE_IN_TEXT = re.compile(r"\b(?:код|code)\s*[:：]?\s*d(\d{1,10})-([0-9a-f]{24})\b", re.IGNORECASE)
 
 # A draft in these states takes no further verdict: it is on its way, gone, or dropped.
-DECIDED = {"approved": "was already approved and is being sent", "sent": "was already sent",
-           "rejected": "was rejected", "superseded": "was replaced by a newer draft",
-           "blocked": "was not sent: the outbox refused it (see `assistant outbox`)",
-           "failed": "could not be delivered (see `assistant outbox`)"}
+DECIDED = {DraftStatus.APPROVED: "was already approved and is being sent",
+           DraftStatus.SENT: "was already sent", DraftStatus.REJECTED: "was rejected",
+           DraftStatus.SUPERSEDED: "was replaced by a newer draft",
+           DraftStatus.BLOCKED: "was not sent: the outbox refused it (see `assistant outbox`)",
+           DraftStatus.FAILED: "could not be delivered (see `assistant outbox`)"}
+
+HELD_FOR_TONE = "held: the text has tone findings; fix it or say «send anyway»"
+
+
+class DecisionKind(enum.StrEnum):
+    APPROVED = "approved"    # on its way to the client
+    HELD = "held"            # tone findings and no «send anyway»: it waits
+    REJECTED = "rejected"
+    ASKED = "asked"          # the answer was unclear: the consultant is asked back
+    BLOCKED = "blocked"      # approved, but the outbox refused it
+    SAVED = "saved"          # an edited text kept without a decision (the review page)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a consultant's word did to a draft; `text` is what the CLI and mail say.
+
+    >>> Decision(DecisionKind.HELD, HELD_FOR_TONE).text.split(":")[0]
+    'held'
+    """
+
+    kind: DecisionKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def new_token() -> str:
@@ -107,8 +135,8 @@ def save(draft: Draft, text: str, who: str, findings_of) -> list:
 
 
 def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: datetime,
-           findings_of) -> str:
-    """Apply a consultant's verdict; returns what happened, in a few words.
+           findings_of) -> Decision:
+    """Apply a consultant's verdict; returns what happened, e.g. Decision(APPROVED, "approved").
 
     `findings_of(text, lang)` re-checks an edited text: a draft with tone findings is not
     sent unless the consultant says "send anyway". A draft that was approved, is being sent
@@ -121,10 +149,10 @@ def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: date
         raise Rejected(f"draft {draft.id} {DECIDED[draft.status]} ({draft.status}{by}{at}); "
                        f"nothing was changed")
     if verdict.action == "unclear":
-        return f"asked back: {verdict.text}"
+        return Decision(DecisionKind.ASKED, f"asked back: {verdict.text}")
     if verdict.action == "reject":
-        _set(session, draft, "rejected", who, now)
-        return "rejected"
+        _set(session, draft, DraftStatus.REJECTED, who, now)
+        return Decision(DecisionKind.REJECTED, "rejected")
     if verdict.action == "edit":
         draft.text, draft.edited_by = verdict.text.strip() + "\n", who
         draft.findings = findings_json(findings_of(draft.text, draft.language))
@@ -133,12 +161,12 @@ def decide(session: Session, draft: Draft, verdict: Verdict, who: str, now: date
         draft.send_anyway = True
     if json.loads(draft.findings) and not draft.send_anyway:
         draft.decided_by = who
-        return "held: the text has tone findings; fix it or say «send anyway»"
-    _set(session, draft, "approved", who, now)
-    return "approved"
+        return Decision(DecisionKind.HELD, HELD_FOR_TONE)
+    _set(session, draft, DraftStatus.APPROVED, who, now)
+    return Decision(DecisionKind.APPROVED, "approved")
 
 
-def _set(session: Session, draft: Draft, status: str, who: str, now: datetime) -> None:
+def _set(session: Session, draft: Draft, status: DraftStatus, who: str, now: datetime) -> None:
     old, draft.status = draft.status, status
     draft.decided_at, draft.decided_by = now, who
     session.add(TicketChange(ticket_id=draft.ticket_id, field=f"draft {draft.id}", old=old,
@@ -167,7 +195,7 @@ def letter_for(session: Session, draft: Draft, message_id: str, from_name: str,
 def after_sending(session: Session, draft: Draft, now: datetime) -> None:
     """The ticket learns that the client heard from us, and what state that leaves it in."""
     ticket = session.get(Ticket, draft.ticket_id)
-    draft.status = "sent"
+    draft.status = DraftStatus.SENT
     ticket.client_last_heard_at = now
     if ticket.first_response_at is None and not draft.automatic:
         ticket.first_response_at = now

@@ -11,7 +11,7 @@ from assistant.config import Settings
 from assistant.mail.quoting import own_words
 from assistant.policy.sla import SlaBook
 from assistant.replies.render import ReplyContext
-from assistant.store.models import Client, Fate, Message, Ticket
+from assistant.store.models import Client, Direction, Fate, Message, Ticket
 
 
 def context_for(session: Session, settings: Settings, sla: SlaBook, ticket: Ticket, now: datetime,
@@ -110,8 +110,8 @@ def client_words(text: str, limit: int = 300) -> str:
 def last_client_message(session: Session, ticket: Ticket, first: bool = False) -> Message | None:
     """The client's newest mail on the ticket (with first, the one that opened it)."""
     # Only the client's own mail: a consultant's approval reply is kept on the ticket too.
-    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in",
-                                  Message.fate.in_((Fate.NEW_TICKET.value, Fate.REPLY.value)))
+    query = select(Message).where(Message.ticket_id == ticket.id, Message.direction == Direction.IN,
+                                  Message.fate.in_((Fate.NEW_TICKET, Fate.REPLY)))
     if first:
         return session.exec(query.order_by(Message.received_at, Message.id)).first()
     return session.exec(query.order_by(Message.received_at.desc(), Message.id.desc())).first()

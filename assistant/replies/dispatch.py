@@ -12,7 +12,8 @@ from assistant.config import Settings
 from assistant.replies import approval
 from assistant.replies.context import name_in
 from assistant.store.database import Store
-from assistant.store.models import Draft, Message, OutboxMail
+from assistant.store.models import (Direction, Draft, DraftStatus, Fate, MailKind, Message, OutboxMail,
+                                    OutboxStatus)
 from assistant.tickets import promises
 from assistant.tickets.conversation import Signatures, support_domain
 from assistant.transport.outbox import AUTO_GENERATED, Outbox
@@ -41,7 +42,7 @@ class Dispatcher:
         §5 marks it auto-generated, and the per-sender cap on auto-replies, a guard against
         mail loops that a timed report cannot start, does not count it.
         """
-        approval._set(session, draft, "approved", promises.ASSISTANT, now)
+        approval._set(session, draft, DraftStatus.APPROVED, promises.ASSISTANT, now)
         return self.send(session, draft, now, scheduled=scheduled)
 
     def send(self, session: Session, draft: Draft, now: datetime, *,
@@ -56,15 +57,15 @@ class Dispatcher:
         letter = approval.letter_for(session, draft, signer.message_id(draft.ticket_id, self.domain),
                                      from_name, automatic=draft.automatic and not scheduled,
                                      extra_headers=AUTO_GENERATED if scheduled else ())
-        row = self.outbox.queue(session, letter, kind=draft.situation, ticket_id=draft.ticket_id,
-                                draft_id=draft.id)
-        if row.status == "blocked":
-            approval._set(session, draft, "blocked", draft.decided_by or promises.ASSISTANT, now)
+        row = self.outbox.queue(session, letter, kind=MailKind.of_situation(draft.situation),
+                                ticket_id=draft.ticket_id, draft_id=draft.id)
+        if row.status == OutboxStatus.BLOCKED:
+            approval._set(session, draft, DraftStatus.BLOCKED, draft.decided_by or promises.ASSISTANT, now)
             log.warning("dispatch: draft %d for #%d blocked: %s", draft.id, draft.ticket_id,
                         row.last_error)
             return row
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.settings["support.address"],
+                            direction=Direction.OUT, fate=Fate.SENT, from_address=self.settings["support.address"],
                             from_name=from_name, to_addresses=row.recipients, subject=draft.subject,
                             in_reply_to=letter.in_reply_to, visible_text=draft.text, text=draft.text,
                             received_at=now))
@@ -84,7 +85,7 @@ class Dispatcher:
     def after_sent(self, row: OutboxMail) -> None:
         """The server took the letter: the ticket learns the client heard from us, and the
         time the letter names becomes a promise (earlier ones are kept or missed)."""
-        if row.draft_id is None or row.kind == "approval_request":
+        if row.draft_id is None or row.kind == MailKind.APPROVAL_REQUEST:
             return
         with self.store.session() as session:
             draft = session.get(Draft, row.draft_id)

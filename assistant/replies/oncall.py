@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from assistant.replies import grammar
 from assistant.tickets.conversation import Signer
-from assistant.store.models import AlertSent, Client, Ticket
+from assistant.store.models import AlertSent, Client, MailKind, Ticket
 from assistant.policy.severity import grades_of
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
@@ -102,7 +102,7 @@ class OnCall:
         signer = self.signatures(session)
         self.staff.send(session, (address,), "critical_alert", lang,
                         message_id=alert_message_id(signer, [t.id for t in tickets], self.domain),
-                        kind="alert", ticket_id=tickets[0].id if len(tickets) == 1 else None,
+                        kind=MailKind.ALERT, ticket_id=tickets[0].id if len(tickets) == 1 else None,
                         scheduled=True, items=items)
 
     def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:

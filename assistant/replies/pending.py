@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant.store.models import PendingNotice, Ticket
+from assistant.store.models import MailKind, NoticeState, PendingNotice, Ticket
 from assistant.store.database import Store
 
 log = logging.getLogger("assistant.replies.pending")
@@ -31,12 +31,12 @@ Writer = Callable[[Session, Ticket, str, datetime], None]
 class PendingNotices:
     """Records notices inside the walk and writes them after it; one per process."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], writers: dict[str, Writer]):
+    def __init__(self, store: Store, clock: Callable[[], datetime], writers: dict[MailKind, Writer]):
         self.store = store
         self.clock = clock
         self.writers = writers
 
-    def record(self, session: Session, ticket: Ticket, kind: str, now: datetime,
+    def record(self, session: Session, ticket: Ticket, kind: MailKind, now: datetime,
                detail: str = "") -> None:
         """Note inside the walk's transaction that `kind` is owed for `ticket`."""
         if kind not in self.writers:
@@ -48,7 +48,7 @@ class PendingNotices:
         written = 0
         with self.store.session() as session:
             # Several daemons on PostgreSQL: each notice is written by whoever locks it first.
-            due = session.exec(select(PendingNotice).where(PendingNotice.state == "due")
+            due = session.exec(select(PendingNotice).where(PendingNotice.state == NoticeState.DUE)
                                .order_by(PendingNotice.id).limit(limit)
                                .with_for_update(skip_locked=True)).all()
             for notice in due:
@@ -67,15 +67,15 @@ class PendingNotices:
             notice.attempts += 1
             notice.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             if notice.attempts >= MAX_ATTEMPTS:
-                notice.state, notice.done_at = "failed", now
+                notice.state, notice.done_at = NoticeState.FAILED, now
             log.exception("pending: the %s for ticket #%d could not be written (attempt %d)",
                           notice.kind, notice.ticket_id, notice.attempts)
             return False
-        notice.state, notice.done_at = "written", now
+        notice.state, notice.done_at = NoticeState.WRITTEN, now
         return True
 
     def failed(self) -> list[PendingNotice]:
         """Notices that could not be written, for the operator."""
         with self.store.session() as session:
             return list(session.exec(select(PendingNotice).where(
-                PendingNotice.state == "failed").order_by(PendingNotice.id)).all())
+                PendingNotice.state == NoticeState.FAILED).order_by(PendingNotice.id)).all())

@@ -16,7 +16,7 @@ from assistant.replies import approval
 from assistant.replies.context import last_client_message
 from assistant.replies.dispatch import Dispatcher
 from assistant.replies.staff import StaffMail
-from assistant.store.models import Client, Draft, Ticket, TicketChange
+from assistant.store.models import Client, Draft, DraftStatus, MailKind, Ticket, TicketChange
 
 if TYPE_CHECKING:       # the mail parser is loaded where mail is read
     from assistant.mail.intake import Incoming
@@ -58,13 +58,13 @@ class Review:
         self.staff.send(
             session, (person.email,), "approval_request", lang,
             message_id=approval.approval_message_id(draft, self.domain),
-            kind="approval_request", ticket_id=ticket.id, draft_id=draft.id,
+            kind=MailKind.APPROVAL_REQUEST, ticket_id=ticket.id, draft_id=draft.id,
             ticket=ticket, client=client, draft=draft, consultant=person,
             person=self.staff.greeting_name(person.email, lang), client_text=client_text,
             findings=json.loads(draft.findings), code=f"d{draft.id}-{draft.token}")
 
     def decide(self, session: Session, draft: Draft, verdict: approval.Verdict, who: str,
-               now: datetime) -> str:
+               now: datetime) -> approval.Decision:
         """Apply a verdict to a draft; of several at once (mail, CLI, page) one wins.
 
         The draft's row is read again under a lock (SELECT ... FOR UPDATE): a second
@@ -73,11 +73,12 @@ class Review:
         """
         session.refresh(draft, with_for_update=True)
         said = approval.decide(session, draft, verdict, who, now, self.findings_of)
-        if said == "approved":
+        if said.kind is approval.DecisionKind.APPROVED:
             self.dispatcher.send(session, draft, now)
-            if draft.status == "blocked":
-                said = "blocked: the outbox refused it (see `assistant outbox`)"
-        elif said.startswith("held") and verdict.action == "edit":
+            if draft.status == DraftStatus.BLOCKED:
+                said = approval.Decision(approval.DecisionKind.BLOCKED,
+                                         "blocked: the outbox refused it (see `assistant outbox`)")
+        elif said.kind is approval.DecisionKind.HELD and verdict.action == "edit":
             self.ask(session, draft, None, now)
         elif verdict.action == "unclear":
             self.tell(session, draft, "approval_question", now, reason=verdict.text)
@@ -93,7 +94,7 @@ class Review:
         lang = person.languages[0]
         self.staff.send(session, (person.email,), notice, lang,
                         message_id=approval.approval_message_id(draft, self.domain),
-                        kind="approval_request", ticket_id=ticket.id, draft_id=draft.id,
+                        kind=MailKind.APPROVAL_REQUEST, ticket_id=ticket.id, draft_id=draft.id,
                         ticket=ticket, draft=draft,
                         person=self.staff.greeting_name(person.email, lang), **values)
 

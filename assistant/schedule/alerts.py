@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from assistant.replies import grammar
 from assistant.tickets import promises
-from assistant.store.models import AlertSent, Draft, Promise
+from assistant.store.models import AlertSent, Draft, DraftStatus, MailKind, Promise
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
@@ -114,7 +114,7 @@ class Alerts:
         # A signed Message-ID naming the tickets: a reply to this alert is known for what it is.
         message_id = alert_message_id(self.signatures(session), [a.ticket.id for a in alerts],
                                       self.domain)
-        self.staff.send(session, (address,), "alerts", lang, message_id=message_id, kind="alert",
+        self.staff.send(session, (address,), "alerts", lang, message_id=message_id, kind=MailKind.ALERT,
                         ticket_id=alerts[0].ticket.id if len(alerts) == 1 else None,
                         scheduled=True, items=items,
                         person=self.staff.greeting_name(address, lang))
@@ -122,7 +122,7 @@ class Alerts:
     def _item(self, session: Session, alert: Alert, lang: str, now: datetime) -> dict:
         ticket, zone = alert.ticket, self.settings["support.timezone"]
         waiting = session.exec(select(Draft.id).where(
-            Draft.ticket_id == ticket.id, Draft.status == "pending")
+            Draft.ticket_id == ticket.id, Draft.status == DraftStatus.PENDING)
             .order_by(Draft.id.desc())).first()
         by = alert.promised_by
         return {

@@ -27,7 +27,7 @@ from assistant.schedule.alerts import Alerts
 from assistant.schedule.rhythm import OpenTicket, Rhythm, open_tickets
 from assistant.schedule.summary import Summary
 from assistant.store.database import Store
-from assistant.store.models import Draft, ProgressCheckpoint, ScheduleRun, Ticket
+from assistant.store.models import Draft, DraftStatus, MailKind, ProgressCheckpoint, ScheduleRun, Ticket
 from assistant.tickets import promises, worklog
 
 log = logging.getLogger("assistant.schedule.jobs")
@@ -163,7 +163,7 @@ class Checkpoints:
 
     def _news(self, session: Session, ticket_id: int) -> list:
         last = session.exec(select(Draft.created_at).where(
-            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == "sent")
+            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == DraftStatus.SENT)
             .order_by(Draft.created_at.desc())).first()
         return worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
 
@@ -234,7 +234,7 @@ class Checkpoints:
     def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
         """Queue the summary for every group of readers; returns the outbox rows."""
         letters = self.summary.letters(session, now, since, self.next_slot(now))
-        return [self.dispatcher.outbox.queue(session, letter, kind="summary") for letter in letters]
+        return [self.dispatcher.outbox.queue(session, letter, kind=MailKind.SUMMARY) for letter in letters]
 
     def last_summary_at(self, session: Session) -> datetime | None:
         run = session.get(ScheduleRun, SUMMARY)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from assistant.store.models import OPEN_STATUSES, Client, Ticket
+from assistant.store.models import OPEN_STATUSES, Acknowledgement, Client, Ticket
 from assistant.policy.sla import SlaBook
 
 ON_TRACK, AT_RISK, OVERDUE = "on_track", "at_risk", "overdue"
@@ -32,7 +32,7 @@ class OpenTicket:
     first_response_at: datetime | None
     client_last_heard_at: datetime | None
     reopened_at: datetime | None
-    acknowledgement: str
+    acknowledgement: Acknowledgement
     client_email: str
     client_name: str
     internal: bool
@@ -51,7 +51,7 @@ class OpenTicket:
     @property
     def untouched_history(self) -> bool:
         """Imported old mail nobody has written to since: no report or alert is due on it."""
-        return self.acknowledgement == "none" and self.client_last_heard_at is None
+        return self.acknowledgement == Acknowledgement.NONE and self.client_last_heard_at is None
 
 
 _COLUMNS = (Ticket.id, Ticket.subject, Ticket.status, Ticket.priority, Ticket.critical,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 
 class UTCDateTime(TypeDecorator):
@@ -35,25 +36,37 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-class EnumText(TypeDecorator):
-    """A str enum kept as its value and read back as a member: `ticket.status is Status.OPEN`.
+class StateColumn(TypeDecorator):
+    """A string column that keeps a `StrEnum`'s value and gives back the member.
 
-    SQLAlchemy's own Enum type stores member names; the rows hold values ("open"), so
-    this keeps them as they are. A value the enum does not know fails at once.
+    Stored text is exactly the value ("pending"), as before the enums existed, so no data
+    moves. SQLAlchemy's own Enum type stores member names and is not used for that reason.
+    Writing a value the enum does not know raises ValueError before it reaches the
+    database; reading one (a row written by a newer version) gives the plain string back.
     """
 
-    impl = String
+    impl = AutoString
     cache_ok = True
 
-    def __init__(self, enum_class: type[enum.Enum], *args, **kwargs):
+    def __init__(self, states: type[enum.StrEnum], *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.enum_class = enum_class
+        self.states = states
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else self.enum_class(value).value
+        return None if value is None else self.states(value).value
 
     def process_result_value(self, value, dialect):
-        return None if value is None else self.enum_class(value)
+        if value is None:
+            return None
+        try:
+            return self.states(value)
+        except ValueError:
+            return value
+
+
+def _state(states: type[enum.StrEnum], *default, index: bool = False):
+    """A required state column, or one with `default` when given."""
+    return Field(*default, sa_column=Column(StateColumn(states), nullable=False, index=index))
 
 
 def utcnow() -> datetime:
@@ -64,14 +77,27 @@ def _when(nullable: bool = True, index: bool = False):
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
-class Fate(str, enum.Enum):
-    """Where a message ended: exactly one per message read (the import summary counts them)."""
+class Fate(enum.StrEnum):
+    """Where a message ended: exactly one per message read (the import summary counts them).
+
+    SENT is the fate of our own letters recorded on a ticket; no message read ends there.
+    """
 
     NEW_TICKET = "new_tickets"
     REPLY = "replies"
     DUPLICATE = "duplicates"
     SYSTEM = "system"
     QUARANTINED = "quarantined"
+    SENT = "sent"
+
+
+# The fates a message read can end in: what `import --json` counts.
+INCOMING_FATES = tuple(fate for fate in Fate if fate is not Fate.SENT)
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
 
 
 class Status(enum.StrEnum):
@@ -88,6 +114,81 @@ class Status(enum.StrEnum):
 OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.WAITING.value, Status.HELD.value)
 
 PRIORITIES = ("critical", "high", "normal", "low")
+
+
+class Acknowledgement(enum.StrEnum):
+    """Where a new ticket's acknowledgement stands."""
+
+    NONE = "none"            # imported history: not acknowledged
+    DUE = "due"              # to be written after the walk's commit
+    DRAFTED = "drafted"      # waits for a consultant's approval
+    SENT = "sent"
+    BLOCKED = "blocked"      # the outbox refused it (a cap, a no-reply address)
+    FAILED = "failed"        # could not be written or was not delivered; can be retried
+
+
+class QuarantineKind(enum.StrEnum):
+    UNPARSEABLE = "unparseable"
+    HELD = "held"            # a reply from a stranger, waiting for a consultant's look
+
+
+class NoticeState(enum.StrEnum):
+    DUE = "due"
+    WRITTEN = "written"
+    FAILED = "failed"
+
+
+class DraftStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+    BLOCKED = "blocked"      # the outbox refused it
+    FAILED = "failed"        # it bounced
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # a daemon died while sending: it may have gone out
+    BLOCKED = "blocked"      # refused before sending (a cap, a no-reply address)
+
+
+class MailKind(enum.StrEnum):
+    """What an outgoing mail is; letters to a client carry their draft's situation."""
+
+    REPLY = "reply"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    NEED_INFO = "need_info"
+    OPTIONS = "options"
+    PROGRESS = "progress"
+    RESOLVED = "resolved"
+    FORWARDED = "forwarded"
+    MANAGER_SUMMARY = "manager_summary"
+    APPROVAL_REQUEST = "approval_request"   # to a consultant: approve a draft
+    ACCESS_REQUEST = "access_request"       # to a business owner: approve access
+    ALERT = "alert"                         # to our people: on-call, silence, bounces
+    SUMMARY = "summary"                     # to managers
+    SIGNIN = "signin"                       # a sign-in link for the web desk
+
+    @classmethod
+    def of_situation(cls, situation: str) -> MailKind:
+        """The kind of a client's letter drafted for `situation`; a situation added as
+        templates only (no member of its own) is a plain REPLY."""
+        try:
+            return cls(situation)
+        except ValueError:
+            return cls.REPLY
+
+
+class PromiseState(enum.StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    MISSED = "missed"
+    VOID = "void"            # the ticket closed, or the letter bounced, first
 
 
 class Client(SQLModel, table=True):
@@ -108,7 +209,7 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject: str = ""
     client_id: int = Field(foreign_key="client.id", index=True)
-    status: Status = Field(default=Status.NEW, sa_column=Column(EnumText(Status), nullable=False))
+    status: Status = Field(default=Status.NEW, sa_column=Column(StateColumn(Status), nullable=False))
     priority: str = "normal"
     critical: bool = False
     priority_reasons: str = ""      # JSON list of {rule, text}: why the priority is what it is
@@ -129,9 +230,8 @@ class Ticket(SQLModel, table=True):
     # When the client's mail brought a resolved or waiting ticket back to work: the
     # reporting rhythm starts again from here, not from our letter before it.
     reopened_at: datetime | None = _when()
-    # The acknowledgement of a new ticket: due | drafted | sent | blocked | failed |
-    # none (imported history, which is not acknowledged).
-    acknowledgement: str = Field(default="none", index=True)
+    # The acknowledgement of a new ticket (imported history stays NONE).
+    acknowledgement: Acknowledgement = _state(Acknowledgement, Acknowledgement.NONE, index=True)
 
     @property
     def ref(self) -> str:
@@ -159,8 +259,8 @@ class Message(SQLModel, table=True):
     message_id: str = Field(index=True, sa_column_kwargs={"unique": True})
     content_hash: str = Field(index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    direction: str = "in"           # in | out
-    fate: str = Fate.NEW_TICKET.value
+    direction: Direction = _state(Direction, Direction.IN)
+    fate: Fate = _state(Fate, Fate.NEW_TICKET)
     from_address: str = ""
     from_name: str = ""
     to_addresses: str = ""          # comma-separated
@@ -197,7 +297,7 @@ class Quarantine(SQLModel, table=True):
     message_id: str | None = None
     from_address: str = ""
     subject: str = ""
-    kind: str = "unparseable"       # unparseable | held
+    kind: QuarantineKind = _state(QuarantineKind, QuarantineKind.UNPARSEABLE)
     reason: str = ""
     ticket_id: int | None = None    # held: the ticket it claims to belong to
     source: str = ""
@@ -216,9 +316,9 @@ class PendingNotice(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    kind: str                       # access_request
+    kind: MailKind = _state(MailKind)       # ACCESS_REQUEST
     detail: str = ""                # access_request: the business owner's address
-    state: str = Field(default="due", index=True)   # due | written | failed
+    state: NoticeState = _state(NoticeState, NoticeState.DUE, index=True)
     attempts: int = 0
     last_error: str = ""
     created_at: datetime | None = _when(nullable=False)
@@ -278,7 +378,7 @@ class Draft(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     findings: str = "[]"            # JSON: the tone findings on the current text
-    status: str = "pending"         # pending | approved | rejected | sent | superseded | blocked | failed
+    status: DraftStatus = _state(DraftStatus, DraftStatus.PENDING)
     token: str = ""                 # the secret an emailed approval must carry
     consultant: str | None = None   # who is asked to approve
     edited_by: str | None = None
@@ -302,12 +402,12 @@ class OutboxMail(SQLModel, table=True):
     message_id: str = Field(sa_column_kwargs={"unique": True})
     ticket_id: int | None = Field(default=None, index=True)
     draft_id: int | None = None
-    kind: str = "reply"             # reply | acknowledgement | approval_request | alert | report | summary
+    kind: MailKind = _state(MailKind, MailKind.REPLY)
     recipients: str = ""            # comma-separated envelope recipients
     subject: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     automatic: bool = False         # carries Auto-Submitted; counts against the per-mailbox cap
-    status: str = "queued"          # queued | sending | sent | failed | uncertain | blocked
+    status: OutboxStatus = _state(OutboxStatus, OutboxStatus.QUEUED)
     attempts: int = 0
     last_error: str = ""
     created_at: datetime | None = _when(nullable=False)
@@ -345,7 +445,7 @@ class Promise(SQLModel, table=True):
     promised_by: str = ""           # who signed the letter: a consultant, or "assistant"
     draft_id: int | None = None
     made_at: datetime | None = _when(nullable=False)
-    state: str = "open"             # open | kept | missed | void (the ticket closed first)
+    state: PromiseState = _state(PromiseState, PromiseState.OPEN)
     kept_at: datetime | None = _when()
     missed_at: datetime | None = _when()
     alerted_at: datetime | None = _when()

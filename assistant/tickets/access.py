@@ -17,7 +17,7 @@ from assistant.mail import quoting
 from assistant.replies import approval
 from assistant.tickets import conversation
 from assistant.tickets import state as ticketstate
-from assistant.store.models import Client, Fate, Status, Ticket
+from assistant.store.models import Client, Fate, MailKind, Status, Ticket
 from assistant.replies.context import last_client_message
 from assistant.replies.staff import StaffMail
 from assistant.tickets.conversation import Signatures, support_domain
@@ -43,7 +43,7 @@ class OwnerRequest:
         signer = self.signatures(session)
         self.staff.send(session, (owner,), "access_request", ticket.language,
                         message_id=signer.message_id(ticket.id, self.domain, KIND),
-                        kind="access_request", ticket_id=ticket.id,
+                        kind=MailKind.ACCESS_REQUEST, ticket_id=ticket.id,
                         ticket=ticket, client=client, request=_first_words(session, ticket))
         log.info("access: %s waits for %s to approve", ticket.tag, owner)
 

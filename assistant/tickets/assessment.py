@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 
 from assistant.tickets import state as ticketstate
 from assistant.config import Settings
-from assistant.store.models import PRIORITIES, Client, Fate, Message, Status, Ticket, TicketChange
+from assistant.store.models import (PRIORITIES, Client, Direction, Fate, Message, Status, Ticket,
+                                   TicketChange)
 from assistant.policy.sla import SlaBook
 
 if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it is needed
@@ -115,7 +116,7 @@ class Assessor:
 def _earlier_mail(session: Session, ticket: Ticket, mail: Incoming) -> bool:
     return session.exec(select(Message.id).where(
         Message.ticket_id == ticket.id, Message.message_id != mail.message_id,
-        Message.direction == "in")).first() is not None
+        Message.direction == Direction.IN)).first() is not None
 
 
 def reasons_json(verdict: Assessment) -> str:

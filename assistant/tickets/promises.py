@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from assistant.store.models import OPEN_STATUSES, Draft, Promise, Ticket, TicketChange, WorkLogEntry
+from assistant.store.models import (OPEN_STATUSES, Draft, Promise, PromiseState, Ticket,
+                                   TicketChange, WorkLogEntry)
 
 log = logging.getLogger("assistant.tickets.promises")
 
@@ -62,9 +63,9 @@ def record(session: Session, draft: Draft, now: datetime) -> Promise | None:
 def kept(session: Session, ticket_id: int, now: datetime) -> None:
     """The client heard from us at `now`: open promises due later are kept, earlier ones missed."""
     for promise in session.exec(select(Promise).where(Promise.ticket_id == ticket_id,
-                                                      Promise.state == "open")).all():
+                                                      Promise.state == PromiseState.OPEN)).all():
         if promise.due >= now:
-            promise.state, promise.kept_at = "kept", now
+            promise.state, promise.kept_at = PromiseState.KEPT, now
         else:
             _miss(promise)
 
@@ -76,7 +77,7 @@ def settle(session: Session, now: datetime) -> list[Promise]:
     """
     missed = []
     rows = session.exec(select(Promise, Ticket.status).join(Ticket, Ticket.id == Promise.ticket_id)
-                        .where(Promise.state == "open", Promise.due <= now)).all()
+                        .where(Promise.state == PromiseState.OPEN, Promise.due <= now)).all()
     for promise, status in rows:
         if status in OPEN_STATUSES:
             _miss(promise)
@@ -84,12 +85,12 @@ def settle(session: Session, now: datetime) -> list[Promise]:
             log.warning("promises: #%d: the update promised for %s by %s was missed",
                         promise.ticket_id, promise.due.isoformat(), promise.promised_by)
         else:
-            promise.state = "void"
+            promise.state = PromiseState.VOID
     return missed
 
 
 def _miss(promise: Promise) -> None:
-    promise.state, promise.missed_at = "missed", promise.due
+    promise.state, promise.missed_at = PromiseState.MISSED, promise.due
 
 
 def owed_by_ticket(session: Session, missed_since: datetime,
@@ -100,7 +101,8 @@ def owed_by_ticket(session: Session, missed_since: datetime,
     Rhythm.checkpoint drops a missed one once the client has heard from us after it.
     """
     query = select(Promise.ticket_id, Promise.due).where(or_(
-        Promise.state == "open", and_(Promise.state == "missed", Promise.due >= missed_since)))
+        Promise.state == PromiseState.OPEN,
+        and_(Promise.state == PromiseState.MISSED, Promise.due >= missed_since)))
     if ticket_ids is not None:
         query = query.where(Promise.ticket_id.in_(ticket_ids))
     owed: dict[int, list[datetime]] = {}
@@ -112,7 +114,7 @@ def owed_by_ticket(session: Session, missed_since: datetime,
 def about_to_be_missed(session: Session, now: datetime, lead) -> list[Promise]:
     """Open promises due within `lead` that nobody has been reminded of yet."""
     return list(session.exec(select(Promise).where(
-        Promise.state == "open", Promise.due <= now + lead, Promise.due > now,
+        Promise.state == PromiseState.OPEN, Promise.due <= now + lead, Promise.due > now,
         Promise.alerted_at.is_(None))).all())
 
 
@@ -121,7 +123,7 @@ def missed_since(session: Session, ticket_ids: list[int]) -> dict[int, list]:
     found: dict[int, list] = {}
     columns = (Promise.ticket_id, Promise.due, Promise.promised_by, Promise.missed_at)
     rows = session.exec(select(*columns).where(Promise.ticket_id.in_(ticket_ids),
-                                               Promise.state == "missed")
+                                               Promise.state == PromiseState.MISSED)
                         .order_by(Promise.due)).all()
     for promise in rows:
         found.setdefault(promise.ticket_id, []).append(promise)

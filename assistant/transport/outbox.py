@@ -25,7 +25,7 @@ from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
 from assistant.transport.tls import implicit_tls_hint, trusting
 from assistant.daemon.leases import process_id
-from assistant.store.models import OutboxMail
+from assistant.store.models import MailKind, OutboxMail, OutboxStatus
 from assistant.store.database import Store
 
 log = logging.getLogger("assistant.transport.outbox")
@@ -187,19 +187,19 @@ class Outbox:
                         f"last day (cap {cap})")
         return None
 
-    def queue(self, session: Session, letter: Letter, *, kind: str, ticket_id: int | None = None,
+    def queue(self, session: Session, letter: Letter, *, kind: MailKind, ticket_id: int | None = None,
               draft_id: int | None = None) -> OutboxMail:
         """Store the letter, built once; returns the row (status blocked, with why, if refused)."""
         now = self.clock()
         row = OutboxMail(message_id=_msgid(letter.message_id), ticket_id=ticket_id,
-                         draft_id=draft_id, kind=kind, recipients=",".join(
+                         draft_id=draft_id, kind=MailKind(kind), recipients=",".join(
                              a.lower() for a in (*letter.to, *letter.cc)),
                          subject=one_line(letter.subject), raw=build(letter, self.settings, now),
                          automatic=letter.automatic, created_at=now, next_attempt_at=now)
         for address in (*letter.to, *letter.cc):
             why = self.blocked(session, address, letter.automatic)
             if why:
-                row.status, row.last_error = "blocked", f"not sent to {address}: {why}"
+                row.status, row.last_error = OutboxStatus.BLOCKED, f"not sent to {address}: {why}"
                 log.warning("outbox: %s blocked: %s", row.message_id, row.last_error)
                 break
         session.add(row)
@@ -216,10 +216,10 @@ class Outbox:
         left to it.
         """
         with self.store.session() as session:
-            rows = session.exec(select(OutboxMail).where(OutboxMail.status == "sending")).all()
+            rows = session.exec(select(OutboxMail).where(OutboxMail.status == OutboxStatus.SENDING)).all()
             rows = [row for row in rows if row.claimed_by not in alive]
             for row in rows:
-                row.status = "uncertain"
+                row.status = OutboxStatus.UNCERTAIN
                 row.last_error = "the assistant stopped while sending; check the Sent folder"
                 log.error("outbox: %s may or may not have been sent (ticket %s)",
                           row.message_id, row.ticket_id)
@@ -262,7 +262,7 @@ class Outbox:
         return sent, failed
 
     def _due(self):
-        return (OutboxMail.status == "queued", OutboxMail.next_attempt_at <= self.clock())
+        return (OutboxMail.status == OutboxStatus.QUEUED, OutboxMail.next_attempt_at <= self.clock())
 
     def _anything_due(self) -> bool:
         with self.store.session() as session:
@@ -280,8 +280,8 @@ class Outbox:
                   .with_for_update(skip_locked=True).scalar_subquery())
         with self.store.session() as session:
             return session.execute(
-                update(OutboxMail).where(OutboxMail.id == oldest, OutboxMail.status == "queued")
-                .values(status="sending", attempts=OutboxMail.attempts + 1,
+                update(OutboxMail).where(OutboxMail.id == oldest, OutboxMail.status == OutboxStatus.QUEUED)
+                .values(status=OutboxStatus.SENDING, attempts=OutboxMail.attempts + 1,
                         claimed_by=process_id())
                 .returning(OutboxMail.id)).scalar()
 
@@ -295,8 +295,8 @@ class Outbox:
         """
         with self.store.session() as session:
             claimed = session.execute(
-                update(OutboxMail).where(OutboxMail.id == row_id, OutboxMail.status == "queued")
-                .values(status="sending", attempts=OutboxMail.attempts + 1,
+                update(OutboxMail).where(OutboxMail.id == row_id, OutboxMail.status == OutboxStatus.QUEUED)
+                .values(status=OutboxStatus.SENDING, attempts=OutboxMail.attempts + 1,
                         claimed_by=process_id())
                 .returning(OutboxMail.id)).scalar()
         if claimed is None:
@@ -306,7 +306,7 @@ class Outbox:
         except MailboxUnavailable:
             with self.store.session() as session:
                 row = session.get(OutboxMail, row_id)
-                row.status, row.attempts = "queued", row.attempts - 1
+                row.status, row.attempts = OutboxStatus.QUEUED, row.attempts - 1
             raise
         try:
             return self._send_one(connection, row_id, None)
@@ -324,10 +324,10 @@ class Outbox:
             return False
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)
-            row.status, row.sent_at = "sent", self.clock()
+            row.status, row.sent_at = OutboxStatus.SENT, self.clock()
             row.last_error = f"refused by the server: {', '.join(refused)}" if refused else ""
             # The reader of the mailbox files a copy in Sent, now or once IMAP is back.
-            row.sent_copy = "due" if row.kind != "approval_request" else ""
+            row.sent_copy = "due" if row.kind != MailKind.APPROVAL_REQUEST else ""
         log.info("outbox: sent %s (%s) to %s", row.message_id, row.kind, row.recipients)
         if after_sent:
             after_sent(row)
@@ -339,11 +339,11 @@ class Outbox:
             row = session.get(OutboxMail, row_id)
             row.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
+                row.status = OutboxStatus.FAILED
                 log.error("outbox: giving up on %s after %d attempts: %s",
                           row.message_id, row.attempts, row.last_error)
             else:
-                row.status = "queued"
+                row.status = OutboxStatus.QUEUED
                 delay = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
                 row.next_attempt_at = self.clock() + timedelta(seconds=delay)
                 log.warning("outbox: %s not sent (%s); next try in %ds",

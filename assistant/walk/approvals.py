@@ -53,7 +53,7 @@ class ApprovalByMail:
             self.review.tell(session, draft, "approval_refused", now, reason=str(exc))
             return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id, f"approval refused: {exc}")
         return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id,
-                       f"draft {draft.id} {said} by {mail.from_address}")
+                       f"draft {draft.id} {said.text} by {mail.from_address}")
 
     def _not_trusted(self, mail: Incoming) -> str | None:
         if mail.from_address not in self.consultants:

@@ -19,7 +19,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.mail.intake import Incoming
-from assistant.store.models import Draft, Fate, OutboxMail, Promise, Ticket, TicketChange
+from assistant.store.models import (Acknowledgement, Draft, DraftStatus, Fate, MailKind,
+                                   OutboxMail, OutboxStatus, Promise, PromiseState, Ticket,
+                                   TicketChange)
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
 from assistant.replies.staff import StaffMail
@@ -28,7 +30,8 @@ from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.walk.bounces")
 
-CLIENT_KINDS = ("acknowledgement", "need_info", "options", "progress", "resolved", "forwarded", "reply")
+CLIENT_KINDS = (MailKind.ACKNOWLEDGEMENT, MailKind.NEED_INFO, MailKind.OPTIONS, MailKind.PROGRESS,
+                MailKind.RESOLVED, MailKind.FORWARDED, MailKind.REPLY)
 RECENT = timedelta(days=14)     # a bounce for an address is matched to mail sent this recently
 _MESSAGE_ID = re.compile(r"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
 _FINAL = re.compile(r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?",
@@ -58,10 +61,10 @@ class Bounces:
         row = self._bounced_row(session, ids, recipients, now)
         if row is None:
             return None
-        if row.status == "failed":
+        if row.status == OutboxStatus.FAILED:
             return Outcome(Fate.SYSTEM, mail.message_id, row.ticket_id,
                            f"another bounce of {row.message_id}, already marked failed")
-        row.status = "failed"
+        row.status = OutboxStatus.FAILED
         row.last_error = f"bounced: {diagnostic or 'the receiving server refused it'}"[:500]
         told = self._settle(session, row, diagnostic, now)
         log.warning("bounces: %s to %s bounced (%s); told %s", row.message_id, row.recipients,
@@ -77,7 +80,7 @@ class Bounces:
                 return row
         for address in recipients:
             row = session.exec(select(OutboxMail).where(
-                OutboxMail.recipients == address.lower(), OutboxMail.status.in_(("sent", "failed")),
+                OutboxMail.recipients == address.lower(), OutboxMail.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
                 OutboxMail.sent_at >= now - RECENT).order_by(OutboxMail.sent_at.desc())).first()
             if row is not None:
                 return row
@@ -87,18 +90,21 @@ class Bounces:
         """The draft and the ticket learn the letter never arrived; returns who was told."""
         ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
         draft = session.get(Draft, row.draft_id) if row.draft_id else None
-        if draft is not None and row.kind != "approval_request":
-            old, draft.status = draft.status, "failed"
+        if draft is not None and row.kind != MailKind.APPROVAL_REQUEST:
+            old, draft.status = draft.status, DraftStatus.FAILED
             for promise in session.exec(select(Promise).where(Promise.draft_id == draft.id,
-                                                              Promise.state == "open")).all():
-                promise.state = "void"      # a time the client never read binds nobody
+                                                              Promise.state == PromiseState.OPEN)).all():
+                promise.state = PromiseState.VOID      # a time the client never read binds nobody
             if ticket is not None:
                 session.add(TicketChange(ticket_id=ticket.id, field=f"draft {draft.id}", old=old,
-                                         new="failed", at=now,
+                                         new=DraftStatus.FAILED, at=now,
                                          why=f"the letter bounced: {diagnostic or 'refused'}"))
                 ticket.client_last_heard_at = _last_delivered(session, ticket.id, row.id)
-                if ticket.acknowledgement == "sent" and draft.situation == "acknowledgement":
-                    ticket.acknowledgement = "failed"
+                if ticket.acknowledgement == Acknowledgement.SENT and draft.situation == "acknowledgement":
+                    ticket.acknowledgement = Acknowledgement.FAILED
+                    session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
+                                             old=Acknowledgement.SENT, new=Acknowledgement.FAILED,
+                                             why=f"it bounced: {diagnostic or 'refused'}", at=now))
         person = (draft.decided_by if draft and draft.decided_by != "assistant" else None) \
             or (draft.consultant if draft else None) or (ticket.assignee if ticket else None)
         to = (person,) if person and "@" in person else tuple(self.sla.oncall())
@@ -112,7 +118,7 @@ class Bounces:
         signer = self.signatures(session)
         message_id = signer.message_id(ticket.id, self.domain, "a") if ticket else \
             f"bounce.{row.id}.{signer.signature(row.id, 'b')}@{self.domain}"
-        self.staff.send(session, to, "bounce", lang, message_id=message_id, kind="alert",
+        self.staff.send(session, to, "bounce", lang, message_id=message_id, kind=MailKind.ALERT,
                         ticket_id=ticket.id if ticket else None, scheduled=True,
                         row=row, ticket=ticket, diagnostic=diagnostic or "",
                         person=self.staff.greeting_name(to[0], lang))
@@ -149,5 +155,5 @@ def read_report(mail: Incoming) -> tuple[list[str], list[str], str]:
 def _last_delivered(session: Session, ticket_id: int, except_id: int) -> datetime | None:
     """When the client last got a letter of ours that did not bounce."""
     return session.exec(select(func.max(OutboxMail.sent_at)).where(
-        OutboxMail.ticket_id == ticket_id, OutboxMail.status == "sent",
+        OutboxMail.ticket_id == ticket_id, OutboxMail.status == OutboxStatus.SENT,
         OutboxMail.kind.in_(CLIENT_KINDS), OutboxMail.id != except_id)).first()

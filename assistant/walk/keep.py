@@ -14,7 +14,7 @@ from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.mail import intake
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, Quarantine
+from assistant.store.models import Fate, Quarantine, QuarantineKind
 from assistant.store.raw import keep_raw
 from assistant.walk.budget import cpu_budget
 from assistant.walk.passage import Outcome, Passage
@@ -75,7 +75,7 @@ class Understand:
 
 
 def quarantine(session: Session, digest: str, reason: str, source: str, now: datetime, *,
-               mail: Incoming | None = None, kind: str = "unparseable",
+               mail: Incoming | None = None, kind: QuarantineKind = QuarantineKind.UNPARSEABLE,
                ticket_id: int | None = None) -> Outcome:
     """Set a message aside with its reason; its raw bytes are already kept."""
     session.add(Quarantine(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session, select
 
-from assistant.store.models import Fate, Message, RawMessage, Ticket
+from assistant.store.models import INCOMING_FATES, Fate, Message, RawMessage, Ticket
 from assistant.tickets.conversation import Match
 
 if TYPE_CHECKING:       # the workers bring the language pipelines; listing tickets does not
@@ -44,7 +44,7 @@ class Tally:
         return sum(self.fates.values())
 
     def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, **{fate.value: self.fates[fate] for fate in Fate}}
+        return {"read": self.read, **{fate.value: self.fates[fate] for fate in INCOMING_FATES}}
 
 
 class Known:

@@ -8,17 +8,17 @@ from datetime import datetime
 from sqlmodel import Session
 
 from assistant.mail.intake import Incoming
-from assistant.store.models import Attachment, Fate, Message
+from assistant.store.models import Attachment, Direction, Fate, Message
 
 
 def record_message(session: Session, mail: Incoming, fate: Fate, ticket_id: int | None,
-                   source: str, now: datetime, direction: str = "in") -> Message:
+                   source: str, now: datetime, direction: Direction = Direction.IN) -> Message:
     """Store `mail` as a message row with its attachments; returns the row."""
     flags = [name for name, on in (("auto_reply", mail.auto_reply), ("bounce", mail.bounce),
                                    ("list", mail.mailing_list), ("loop", mail.loop)) if on]
     row = Message(
         message_id=mail.message_id, content_hash=mail.content_hash, ticket_id=ticket_id,
-        direction=direction, fate=fate.value, from_address=mail.from_address,
+        direction=direction, fate=fate, from_address=mail.from_address,
         from_name=mail.from_name, to_addresses=", ".join(mail.to), cc_addresses=", ".join(mail.cc),
         subject=mail.subject, in_reply_to=mail.in_reply_to, references=" ".join(mail.references),
         visible_text=mail.visible_text, text=mail.text, flags=",".join(flags),

@@ -8,7 +8,7 @@ import logging
 
 from assistant.config import Settings
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, TicketChange
+from assistant.store.models import Fate, QuarantineKind, TicketChange
 from assistant.tickets import conversation
 from assistant.tickets.assessment import Assessor
 from assistant.tickets import state as ticketstate
@@ -48,7 +48,7 @@ class Thread:
             return Outcome(Fate.SYSTEM, mail.message_id, ticket_id, _system_reason(mail))
         if match.held:
             return quarantine(session, passage.digest, match.held, passage.source, passage.now,
-                              mail=mail, kind="held",
+                              mail=mail, kind=QuarantineKind.HELD,
                               ticket_id=match.ticket.id if match.ticket else None)
         passage.match = match
         return None

@@ -23,6 +23,7 @@ from assistant.web import i18n
 from assistant.web.pages import (LANG_COOKIE, back_to, current, desk, form_checked, language,
                                  render)
 from assistant.web.people import CONSULTANT, MANAGER, viewer_for
+from assistant.store.models import MailKind
 
 log = logging.getLogger("assistant.web.auth")
 router = APIRouter()
@@ -104,7 +105,7 @@ def _mail_link(d, viewer, lang: str) -> None:
                     from_name=app.settings.support_name(lang))
     outbox = app.outbox
     with app.store.session() as session:
-        row_id = outbox.queue(session, letter, kind="signin").id
+        row_id = outbox.queue(session, letter, kind=MailKind.SIGNIN).id
     try:
         outbox.send_now(row_id)
     except MailboxUnavailable as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from assistant.replies.approval import DecisionKind
 from assistant.errors import Stale
 from assistant.replies.context import last_client_message
-from assistant.store.models import Ticket
+from assistant.store.models import DraftStatus, Ticket
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, Viewer
 from assistant.web.queue import names
@@ -14,7 +15,9 @@ from assistant.web.ticket import visible_detail
 
 router = APIRouter()
 
-OUTCOMES = {"approved": "approved", "rejected": "rejected", "held": "held", "saved": "saved"}
+# What the page says after a decision (the said.* strings); anything else reads as saved.
+OUTCOMES = {DecisionKind.APPROVED: "approved", DecisionKind.REJECTED: "rejected",
+            DecisionKind.HELD: "held", DecisionKind.SAVED: "saved"}
 
 
 def pieces(text: str, findings: list[dict]) -> list[tuple[str, dict | None]]:
@@ -48,7 +51,7 @@ def _editor(request: Request, viewer: Viewer, number: int, status: int = 200,
     editing = desk(request).keeper.seen_editing(number, viewer.email)
     return render(request, "draft.html", status=status, draft=draft, ticket=ticket, text=shown,
                   findings=findings, pieces=pieces(shown, findings), editing=editing,
-                  editable=draft["status"] == "pending", problem=problem,
+                  editable=draft["status"] == DraftStatus.PENDING, problem=problem,
                   client_text=(last.visible_text or last.text) if last else "",
                   client_from=last.from_address if last else "", names=names(app.settings))
 
@@ -69,7 +72,7 @@ async def decide(request: Request, number: int):
         said = app.drafts.act(number, action, text, viewer.email, form.get("version"))
     except Stale as exc:
         return _editor(request, viewer, number, status=409, problem=str(exc))
-    key = OUTCOMES.get(said.split(";")[0].split(":")[0], "saved")
+    key = OUTCOMES.get(said.kind, "saved")
     if form.get("apply"):
         key = "applied" if applied else "not_found"
     if key in ("approved", "rejected"):

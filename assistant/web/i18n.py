@@ -205,6 +205,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outbox.status.failed": ("failed", "не ушло"),
     "outbox.status.uncertain": ("may have gone", "могло уйти"),
     "outbox.status.blocked": ("held back", "задержано"),
+    "outbox.status.not written": ("could not be written", "не удалось составить"),
+    "outbox.status.not sent": ("not sent", "не отправлено"),
     "said.approved": ("Approved: the reply goes out with the next send.",
                       "Согласовано: ответ уйдёт со следующей отправкой."),
     "said.rejected": ("Rejected: the reply will not be sent.", "Отклонено: ответ не уйдёт."),
