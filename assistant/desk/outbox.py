@@ -49,7 +49,7 @@ class OutboxDesk:
 
     def _unacknowledged(self) -> list[dict]:
         """New tickets whose acknowledgement failed, with why; `tickets acknowledge N` retries."""
-        with self.app.store.session() as session:
+        with self.store.session() as session:
             failed = session.exec(select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
                                   .where(Ticket.acknowledgement == Acknowledgement.FAILED)
                                   .order_by(Ticket.id)).all()
