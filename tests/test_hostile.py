@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import hostile_mail
 from assistant.mail import addresses, htmltext, intake, mimewalk, quoting, tnef
-from assistant.policy import language
+from assistant.policy import langdetect, language
 from assistant.mail.charsets import clean
 from assistant.config import defaults
 from assistant.errors import Unparseable
@@ -77,7 +77,7 @@ def test_turkish_and_long_s_letters_are_read_not_crashed_on(readers):
     triage, _ = readers
     verdict = triage.assess("PRİVET", "privet, u nas ne rabotaet kassa ılı ſrochno", now=NOW)
     assert verdict.language == "ru" and verdict.priority == "critical"
-    assert language.to_cyrillic("kassa ılı İ ſ") == "касса ıлı İ ſ"
+    assert langdetect.to_cyrillic("kassa ılı İ ſ") == "касса ıлı İ ſ"
 
 
 def test_deadlines_written_with_rare_letter_forms_still_count(readers):
