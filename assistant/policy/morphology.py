@@ -68,7 +68,10 @@ def russian_analysis(word: str) -> tuple[str, str]:
     >>> russian_analysis("проведения")
     ('проведение', 'NOUN VN inan neut sing gent plur nomn accs')
     """
-    parses = _morph().parse(word)
+    try:
+        parses = _morph().parse(word)
+    except ValueError:  # it asks unicodedata.name() of each letter: Tangut letters have none
+        return word, ""
     known = [p for p in parses if p.is_known] or parses[:1]
     lemma = known[0].normal_form
     grammemes: dict[str, None] = {}
