@@ -9,7 +9,7 @@ import pytest
 from assistant.policy import langdetect, language, morphology
 from assistant.policy.langdetect import detect_language, is_transliterated, other_language_present, to_cyrillic
 from assistant.policy.language import Pipelines, RuleMatcher
-from assistant.policy.rulebook import PhraseRule
+from assistant.policy.ruletypes import PhraseRule
 
 PIPELINES = Pipelines()
 

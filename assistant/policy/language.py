@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 from assistant.policy.langdetect import letter_counts
 from assistant.policy.morphology import CachedLemmatizer, english_lemma, english_tag, russian_analysis, russian_lemmas
 from assistant.policy.phrasesyntax import phrase_words
-from assistant.policy.rulebook import PhraseRule
+from assistant.policy.ruletypes import PhraseRule
 
 GAP = "..."
 GAP_WORDS = 4
