@@ -12,7 +12,8 @@ from typing import Callable
 import pytest
 
 from assistant.config import Settings, defaults
-from assistant.transport.imap import Backoff, Inbox
+from assistant.transport.fetched import Backoff
+from assistant.transport.imap import Inbox
 from assistant.demo.mailserver import Dovecot, dovecot_binary
 from assistant.demo.smtpsink import SmtpSink
 

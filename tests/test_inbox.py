@@ -11,7 +11,8 @@ import pytest
 from imapclient import IMAPClient
 
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.transport.imap import Backoff, Cursor, Inbox
+from assistant.transport.fetched import Backoff, Cursor
+from assistant.transport.imap import Inbox
 from fakeimap import FakeImap
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import doctest
 
-import assistant.policy.language
-from assistant.policy.language import (
-    Pipelines, RuleMatcher, detect_language, is_transliterated, other_language_present, to_cyrillic,
-)
-from assistant.policy.rulebook import PhraseRule
+import pytest
+
+from assistant.policy import langdetect, language, morphology
+from assistant.policy.langdetect import detect_language, is_transliterated, other_language_present, to_cyrillic
+from assistant.policy.language import Pipelines, RuleMatcher
+from assistant.policy.ruletypes import PhraseRule
 
 PIPELINES = Pipelines()
 
@@ -17,8 +18,9 @@ def rule(lang: str, *phrases: str) -> PhraseRule:
     return PhraseRule(id="r", concern="test", name="test", lang=lang, phrases=phrases)
 
 
-def test_the_examples_in_the_module_hold():
-    assert doctest.testmod(assistant.policy.language).failed == 0
+@pytest.mark.parametrize("module", [langdetect, language, morphology], ids=lambda m: m.__name__)
+def test_the_examples_in_the_module_hold(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_plain_russian_and_english():

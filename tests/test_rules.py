@@ -9,8 +9,8 @@ import pytest
 from assistant.config import defaults
 from assistant.errors import RuleError
 from assistant.policy.language import Pipelines, RuleMatcher
-from assistant.policy.rulebook import (
-    LANGUAGES, PATTERN_CONCERNS, escalation_rules, owner_rules, phrase_rules, sla_rules)
+from assistant.policy.rulebook import PATTERN_CONCERNS, escalation_rules, owner_rules, phrase_rules, sla_rules
+from assistant.policy.ruletypes import LANGUAGES
 from assistant.policy.tone import allowances
 
 RULES_DIR = defaults().rules_dir

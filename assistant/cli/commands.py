@@ -2,112 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from assistant import config
 from assistant.cli import logformat, views
+from assistant.cli.parser import build_parser
 from assistant.app import App
+from assistant.daemon import health
 from assistant.replies.approval import DecisionKind
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected, crash_reason
+from assistant.policy.timetable import Readers
+from assistant.schedule.summary import row_json
 from assistant.store.models import utcnow
+from assistant.transport import files as sources
 
 log = logging.getLogger("assistant.cli.commands")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="assistant", description="Email support assistant: every email a ticket.")
-    parser.add_argument("--config", help="configuration file (else $ASSISTANT_CONFIG, else ./assistant.toml)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines")
-    parser.add_argument("--log-format", choices=["text", "json"], default="text",
-                        help="json: one JSON object per log line, for log collectors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    commands.add_parser("init", help="write a starter assistant.toml and create the database")
-    run = commands.add_parser("run", help="the daemon: read mail, send replies, run schedules")
-    run.add_argument("--once", action="store_true", help="do what is waiting, then exit")
-    commands.add_parser("demo", help="a throwaway mail server, sample mail, the whole walk")
-    commands.add_parser("serve", help="the web desk for consultants, managers and operators ([web])")
-
-    imp = commands.add_parser("import", help="ingest .eml files, folders, mbox or Maildir")
-    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    imp.add_argument("--json", action="store_true")
-    imp.add_argument("--acknowledge", action="store_true",
-                     help="send new tickets their acknowledgement too (off: old mail stays quiet)")
-
-    parse = commands.add_parser("parse", help="show how messages are understood (nothing stored)")
-    parse.add_argument("files", nargs="+", metavar="FILE", help="files, or - for standard input")
-    parse.add_argument("--json", action="store_true")
-
-    tickets = commands.add_parser("tickets", help="list, show or change tickets")
-    tickets.add_argument("action", nargs="?", default="list",
-                         choices=["list", "show", "set", "acknowledge"],
-                         help="acknowledge N: write a failed acknowledgement again")
-    tickets.add_argument("number", nargs="?", type=int)
-    tickets.add_argument("changes", nargs="*", metavar="FIELD=VALUE",
-                         help="with set: priority=high, category=billing, status=resolved")
-    tickets.add_argument("--why", default="", help="with set: the reason, kept in the history")
-    tickets.add_argument("--by", default="", help="with set: who makes the change")
-    tickets.add_argument("--all", action="store_true", help="with list: closed tickets too")
-    tickets.add_argument("--json", action="store_true")
-
-    quarantine = commands.add_parser("quarantine", help="messages set aside, and why")
-    quarantine.add_argument("action", nargs="?", default="list",
-                            choices=["list", "show", "retry", "release"])
-    quarantine.add_argument("number", nargs="?", type=int)
-    quarantine.add_argument("--json", action="store_true")
-
-    drafts = commands.add_parser("drafts", help="replies waiting for a consultant")
-    drafts.add_argument("action", nargs="?", default="list",
-                        choices=["list", "show", "new", "edit", "approve", "reject"])
-    drafts.add_argument("number", nargs="?", type=int, help="the draft (with new: the ticket)")
-    drafts.add_argument("situation", nargs="?", help="with new: acknowledgement, need_info, ...")
-    drafts.add_argument("--file", help="with edit: the new text (- for standard input)")
-    drafts.add_argument("--item", action="append", default=[], metavar="TEXT",
-                        help="with new: what is missing (need_info), what was done (progress), "
-                             "an option (options, the recommended one first), the team "
-                             "(forwarded) or what was fixed (resolved); repeat as needed")
-    drafts.add_argument("--anyway", action="store_true",
-                        help="with approve: send despite tone findings")
-    drafts.add_argument("--by", default="", help="who decides (a consultant's address)")
-    drafts.add_argument("--all", action="store_true", help="with list: decided drafts too")
-    drafts.add_argument("--json", action="store_true")
-
-    note = commands.add_parser("note", help="a consultant's work-log entry (feeds progress reports)")
-    note.add_argument("number", type=int, metavar="N", help="the ticket")
-    note.add_argument("text", nargs="+", metavar="TEXT",
-                      help='what was done; a line "next: ..." is the next step')
-    note.add_argument("--internal", action="store_true",
-                      help="for our own people only: never in a client's letter or summary")
-    note.add_argument("--next", action="store_true", help="the whole text is the next step")
-    note.add_argument("--by", default="", help="who did it (a consultant's address)")
-    note.add_argument("--json", action="store_true")
-
-    report = commands.add_parser("report", help="the manager summary of every open ticket, now")
-    report.add_argument("--send", action="store_true",
-                        help="mail it to the managers of assistant.toml and rules/checkpoints.toml")
-    report.add_argument("--json", action="store_true")
-
-    outbox = commands.add_parser("outbox", help="outgoing mail that failed, waits or may have gone out")
-    outbox.add_argument("action", nargs="?", default="list", choices=["list", "retry"])
-    outbox.add_argument("number", nargs="?", type=int)
-    outbox.add_argument("--all", action="store_true", help="with list: sent mail too")
-    outbox.add_argument("--json", action="store_true")
-
-    status = commands.add_parser("status", help="health: mailbox contact, queues, oldest unsent letter, leases")
-    status.add_argument("--json", action="store_true")
-
-    tone = commands.add_parser("check-tone", help="find blame, boilerplate, deflection, bureaucratese")
-    tone.add_argument("file", metavar="FILE", help="a text file, or - for standard input")
-    tone.add_argument("--lang", choices=["ru", "en"])
-    tone.add_argument("--json", action="store_true")
-    return parser
 
 
 def main(argv: list[str] | None = None, *,
@@ -153,7 +70,6 @@ def cmd_init(app: App, args) -> int:
 
 
 def cmd_import(app: App, args) -> int:
-    from assistant.transport import files as sources
     app.walk.read_history(sources.arrived, acknowledge=args.acknowledge)  # its own dates
     paths = list(args.paths)
     total = sources.count(paths) if not args.json else 0
@@ -294,9 +210,6 @@ def _edited_text(app: App, args) -> str:
         return sys.stdin.read()
     if args.file:
         return _read(args.file).decode("utf-8")
-    import os
-    import subprocess
-    import tempfile
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor or not sys.stdin.isatty():
         raise Rejected("give the new text with --file PATH (or - for standard input)")
@@ -353,7 +266,6 @@ def cmd_note(app: App, args) -> int:
 
 
 def cmd_report(app: App, args) -> int:
-    from assistant.schedule.summary import row_json
     checkpoints, now = app.checkpoints, app.clock()
     with app.store.session() as session:
         since = checkpoints.last_summary_at(session)
@@ -383,16 +295,17 @@ def cmd_report(app: App, args) -> int:
 
 def summary_text(app: App, rows: list, now) -> str:
     """The manager summary as our own managers read it, in the support language."""
-    from assistant.policy.timetable import Readers
     ours = Readers("", (), app.settings["support.language"])
     checkpoints = app.checkpoints
     return checkpoints.summary.render(rows, ours, now, checkpoints.next_slot(now))[1]
 
 
 def cmd_run(app: App, args) -> int:
+    # Lazy: the daemon brings imapclient and the scheduler, which the list commands never need.
     from assistant.daemon.runner import Daemon
     server = None
     if app.settings["web.enabled"] and not args.once:
+        # Lazy: the web stack (FastAPI, uvicorn) takes half a second to import.
         from assistant.web.server import start_beside
         server, _thread = start_beside(app)
     try:
@@ -403,18 +316,19 @@ def cmd_run(app: App, args) -> int:
 
 
 def cmd_serve(app: App, args) -> int:
+    # Lazy: the web stack (FastAPI, uvicorn) takes half a second to import.
     from assistant.web.server import serve
     return serve(app)
 
 
 def cmd_status(app: App, args) -> int:
-    from assistant.daemon import health
     found = health.check(app)
     print(json.dumps(found.as_dict()) if args.json else health.text(found))
     return 0 if not found.problems else 1
 
 
 def cmd_demo(app: App, args) -> int:
+    # Lazy: the demo brings its own test servers, which no other command loads.
     from assistant.demo.run import run_demo
     return run_demo()
 

@@ -14,6 +14,8 @@ from assistant.errors import BatchIncomplete, MailboxUnavailable
 from assistant.daemon.health import CONTACT
 from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
 from assistant.store.models import MailboxCursor, OutboxMail, Setting, utcnow
+from assistant.transport.fetched import Cursor
+from assistant.transport.imap import Inbox
 from assistant.walk.passage import Tally
 
 log = logging.getLogger("assistant.daemon.runner")
@@ -180,7 +182,6 @@ class Daemon:
         return tally
 
     def _one_batch(self, inbox, folder: str, tally: Tally) -> bool:
-        from assistant.transport.imap import Cursor
         account = f"{self.settings['imap.username']}@{self.settings['imap.host']}"
         with self.app.store.session() as session:
             row = session.exec(select(MailboxCursor).where(
@@ -243,7 +244,6 @@ class Daemon:
         return self._inbox
 
     def _default_inbox(self):
-        from assistant.transport.imap import Inbox
         return Inbox(self.settings, self.settings.secret("imap"), sleep=self._pause,
                      spool_dir=self.settings.path("storage", "data_dir") / "spool")
 

@@ -6,19 +6,25 @@ import email
 import logging
 import shutil
 import smtplib
+import sys
 import tempfile
+from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
 from assistant import config
 from assistant.cli import views
+from assistant.cli.commands import summary_text
 from assistant.app import App
+from assistant.config import Person
 from assistant.daemon.runner import Daemon
 from assistant.errors import AssistantError
-from assistant.demo.mailserver import Dovecot, dovecot_binary
+from assistant.demo.mailserver import Dovecot, dovecot_binary, free_port
 from assistant.demo.smtpsink import SmtpSink
 from assistant.demo.samples import SUPPORT, all_samples
+from assistant.web.server import start_beside
+from assistant.web.state import Keeper
 
 log = logging.getLogger("assistant.demo.run")
 
@@ -60,7 +66,6 @@ def run_demo(keep: bool = False) -> int:
 
 
 def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -> int:
-    from assistant.config import Person
     settings = _with_people(settings, Person("Мария Иванова", CONSULTANT, ("ru", "en")))
     app = App(settings)
     daemon = Daemon(app)
@@ -92,7 +97,6 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
     _say("8. Ticket #1 now")
     print(_indent(views.ticket(app.ticket_detail(1)), limit=40))
     _say("9. What the managers see (assistant report)")
-    from assistant.cli.commands import summary_text
     with app.store.session() as session:
         rows = app.checkpoints.summary.collect(session, app.clock(), None)
     print(_indent(summary_text(app, rows, app.clock()), limit=45))
@@ -105,11 +109,6 @@ def _walk_through(settings: config.Settings, dovecot: Dovecot, sink: SmtpSink) -
 def _open_desk(app) -> None:
     """Start the desk on loopback, print its address and a sign-in link for Maria, and
     keep it open while someone looks (Enter stops it; without a terminal it stops at once)."""
-    import sys
-
-    from assistant.demo.mailserver import free_port
-    from assistant.web.server import start_beside
-    from assistant.web.state import Keeper
     port = free_port()
     app.settings = app.settings.with_values(web__port=port, web__base_url=f"http://127.0.0.1:{port}")
     server, thread = start_beside(app)      # creates the desk's tables too
@@ -129,7 +128,6 @@ def _open_desk(app) -> None:
 
 
 def _with_people(settings, consultant):
-    from dataclasses import replace
     return replace(settings, consultants=(consultant,))
 
 
@@ -164,7 +162,6 @@ def _say(title: str) -> None:
 
 
 def _tty() -> bool:
-    import sys
     return sys.stdout.isatty()
 
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.policy.rulebook import MarkRule, quote_marks
+from assistant.policy.rulebook import quote_marks
+from assistant.policy.ruletypes import MarkRule
 
 # Marks a reader never sees: direction marks, zero-width spaces, a byte-order mark, soft
 # hyphens, Gmail's tracking dot. Narrow and no-break spaces read as spaces.

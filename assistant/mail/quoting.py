@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.config import defaults
 from assistant.mail import signatures
 from assistant.mail.quotemarks import Marks, clean, marks_from
 
@@ -85,7 +86,6 @@ def own_words(text: str, marks: Marks | None = None) -> str:
 
 def default_marks() -> Marks:
     """The marks shipped in rules/quotes/ (or those of the configured rules folder)."""
-    from assistant.config import defaults
     return marks_from(defaults().rules_dir)
 
 

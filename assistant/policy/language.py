@@ -1,31 +1,30 @@
-"""The spaCy pipelines (blank + cached lemmatizer, no downloaded weights) and rule matchers on lemmas."""
+"""The spaCy pipelines (blank + cached lemmatizer, no downloaded weights) and rule matchers on lemmas.
+
+Which language a text is in is `langdetect`; the lemmas of single words are `morphology`.
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
-import numpy
 import spacy
-from spacy.attrs import LEMMA, LOWER, TAG
+from spacy.attrs import LEMMA
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from assistant.policy.langdetect import letter_counts
+from assistant.policy.morphology import CachedLemmatizer, english_lemma, english_tag, russian_analysis, russian_lemmas
 from assistant.policy.phrasesyntax import phrase_words
-from assistant.policy.rulebook import PhraseRule
+from assistant.policy.ruletypes import PhraseRule
 
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
-_LATIN_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
 GAP = "..."
 GAP_WORDS = 4
 # A gap may hold commas ("вы, к сожалению, ошиблись") but never crosses a sentence end.
 _SENTENCE_END = [".", "!", "?", ";", "\n", "\n\n"]
-# The lemma caches stop growing here: real mail repeats its word forms, spam need not.
-CACHE_LIMIT = 200_000
 # What a pipeline reads of any one text (see `readable`). spaCy's tokenizer strips
 # prefixes and suffixes one at a time, searching the rest of the word each time, so a word
 # costs its length squared: a 39 KB subject of "!" took over a minute.
@@ -34,66 +33,6 @@ MAX_WORD_CHARS = 100
 MAX_MARK_RUN = 4
 _MARK_RUN = re.compile(r"[^\w\s]{%d,}" % (MAX_MARK_RUN + 1))
 _LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD_CHARS + 1))
-
-# Words that Russian written in Latin letters uses all the time and English never does.
-_TRANSLIT_WORDS = frozenset("""
-    ne net da u nas vas menya mne ya my vy on ona oni eto chto kak gde kogda pochemu
-    pozhaluysta pozhalujsta pojaluista spasibo zdravstvuyte zdravstvujte privet dobryy dobryj
-    den dnya utro vecher srochno rabotaet rabotayet ne_rabotaet mozhno nuzhno nado ochen
-    tozhe uzhe eshe eshche seychas sejchas segodnya zavtra vchera posle poka esli ili ili
-    tolko vse vsyo vsem problema oshibka otgruzka sklad zarplata nalogi dostup prava
-    kassa platezhi pomogite podskazhite proshu kollegi ostanovilas vstala ne_mogu mogu
-""".split())
-_ENGLISH_WORDS = frozenset("""
-    the and is are was were be to of in on for with we you our your it this that not no
-    have has can cannot please thanks hello hi dear from by at as an a will would could
-    should there their they what when where why how all any but or if so
-""".split())
-
-# Longest first, so "shch" wins over "sh" and "zh" over "z".
-_TO_CYRILLIC = sorted({
-    "shch": "щ", "sch": "щ", "zh": "ж", "kh": "х", "ts": "ц", "ch": "ч", "sh": "ш",
-    "yu": "ю", "ya": "я", "yo": "ё", "ye": "е", "iy": "ий", "yy": "ый", "ay": "ай",
-    "oy": "ой", "uy": "уй", "ey": "ей", "aj": "ай", "oj": "ой", "uj": "уй", "ej": "ей",
-    "a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "e": "е", "z": "з", "i": "и",
-    "j": "й", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "r": "р",
-    "s": "с", "t": "т", "u": "у", "f": "ф", "h": "х", "c": "ц", "y": "ы", "w": "в",
-    "x": "кс", "q": "к", "'": "ь",
-}.items(), key=lambda pair: -len(pair[0]))
-# ASCII case-folding only: Unicode folding would let "ı", "İ", "ſ" and "K" (Kelvin) match
-# "i", "s" and "k", and those letters have no entry in the table.
-_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _TO_CYRILLIC),
-                       re.IGNORECASE | re.ASCII)
-_TRANSLIT_MAP = dict(_TO_CYRILLIC)
-
-
-def letter_counts(text: str) -> tuple[int, int]:
-    """(Cyrillic letters, Latin letters) in `text`."""
-    return len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
-
-
-def is_transliterated(text: str) -> bool:
-    """True when Latin letters carry Russian words ("u nas ne rabotaet otgruzka")."""
-    words = [w.lower() for w in _LATIN_WORD.findall(text[:2000])]
-    if len(words) < 3:
-        return False
-    russian = sum(w in _TRANSLIT_WORDS for w in words)
-    english = sum(w in _ENGLISH_WORDS for w in words)
-    return russian >= 2 and russian > english
-
-
-def to_cyrillic(text: str) -> str:
-    """Russian written in Latin letters, turned back into Cyrillic for the Russian matchers.
-
-    >>> to_cyrillic("otgruzka ostanovilas")
-    'отгрузка остановилась'
-    """
-    def replace(match: re.Match) -> str:
-        cyrillic = _TRANSLIT_MAP.get(match.group(0).lower(), match.group(0))
-        return cyrillic.upper() if match.group(0)[0].isupper() and cyrillic else cyrillic
-    # The soft sign at the end of a verb is often dropped: "ostanovilas" means "остановилась".
-    converted = _TRANSLIT.sub(replace, text)
-    return re.sub(r"(?<=л[аи]с)\b", "ь", converted)
 
 
 def readable(text: str) -> str:
@@ -126,118 +65,6 @@ class _ReadableTokenizer:
         return getattr(self._tokenizer, name)
 
 
-# Language is plain from the first lines; counting letters further only costs time.
-DETECT_CHARS = 1000
-
-
-def detect_language(text: str, default: str = "ru") -> str:
-    """"ru" or "en" by the letters and words of the text; `default` when it has none.
-
-    Mixed text goes by its larger script (Russian wins a tie: Russian mail is full of
-    English product names and error messages), and Russian written in Latin letters is
-    Russian.
-
-    >>> detect_language("Отгрузка остановилась")
-    'ru'
-    >>> detect_language("privet, u nas ne rabotaet kassa")
-    'ru'
-    """
-    return language_from_counts(*letter_counts(text[:DETECT_CHARS]), text, default)
-
-
-def language_from_counts(cyrillic: int, latin: int, text: str, default: str = "ru") -> str:
-    """`detect_language` for a caller that has already counted the letters."""
-    if cyrillic == latin == 0:
-        return default
-    if cyrillic >= latin * 0.5:
-        return "ru"
-    return "ru" if is_transliterated(text) else "en"
-
-
-def other_language_present(text: str, language: str, counts: tuple[int, int] | None = None) -> bool:
-    """True when the language not chosen still has whole sentences' worth of letters."""
-    cyrillic, latin = counts or letter_counts(text[:DETECT_CHARS])
-    other = latin if language == "ru" else cyrillic
-    return other >= 15 and other >= 0.2 * (cyrillic + latin)
-
-
-class CachedLemmatizer:
-    """Sets every token's lemma and tags from a per-form cache in front of the real analyser.
-
-    pymorphy3 costs several microseconds a word; mail repeats its word forms, so a dict
-    lookup answers almost every token. Lemmas are lower-case with "ё" read as "е", so
-    "платёж" and "платеж" are one word whoever typed them. The tag is a space-separated
-    set of grammemes ("NOUN VN neut sing gent") that rules may ask for.
-    """
-
-    def __init__(self, analyse: Callable[[str], tuple[str, str]]):
-        self._analyse = analyse
-        self._cache: dict[int, tuple[int, int]] = {}   # hash of the form → hashes of lemma, tag
-
-    def __call__(self, doc: Doc) -> Doc:
-        # Whole arrays, not Token objects: creating a Token costs more than the lookup.
-        cache, strings = self._cache, doc.vocab.strings
-        lowers = doc.to_array([LOWER]).tolist()
-        rows = []
-        for lower in lowers:
-            row = cache.get(lower)
-            if row is None:
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
-                lemma, tag = self._analyse(strings[lower])
-                row = cache[lower] = (strings.add(lemma.replace("ё", "е")), strings.add(tag))
-            rows.append(row)
-        if rows:
-            doc.from_array([LEMMA, TAG], numpy.array(rows, dtype="uint64").reshape(-1, 2))
-        return doc
-
-
-def russian_lemmas(word: str) -> list[str]:
-    """Every dictionary form pymorphy3 knows for `word`, the most probable first; the word
-    itself when pymorphy3 cannot read it."""
-    try:
-        parses = _morph().parse(word)
-    except ValueError:  # it asks unicodedata.name() of each letter: Tangut letters have none
-        return [word.replace("ё", "е")]
-    known = [p.normal_form for p in parses if p.is_known] or [parses[0].normal_form]
-    return [lemma.replace("ё", "е") for lemma in dict.fromkeys(known)]
-
-
-# A noun with one of these endings names an action: «проведение», «реализация», «открытие».
-_VERBAL_NOUN_ENDINGS = ("ание", "яние", "ение", "тие", "ация", "яция", "ирование")
-# English nominalisations: "implementation", "assessment", "assistance", "reference".
-_NOMINALISATION = re.compile(r"^[a-z]{3,}(?:tion|sion|ment|ance|ence)s?$")
-
-
-def russian_analysis(word: str) -> tuple[str, str]:
-    """The most probable lemma of `word` and the grammemes of every parse with that lemma.
-
-    >>> russian_analysis("проведения")
-    ('проведение', 'NOUN VN inan neut sing gent plur nomn accs')
-    """
-    parses = _morph().parse(word)
-    known = [p for p in parses if p.is_known] or parses[:1]
-    lemma = known[0].normal_form
-    grammemes: dict[str, None] = {}
-    for parse in known:
-        if parse.normal_form == lemma and parse.tag.POS == known[0].tag.POS:
-            grammemes.update(dict.fromkeys(str(parse.tag).replace(" ", ",").split(",")))
-    if known[0].tag.POS == "NOUN" and lemma.endswith(_VERBAL_NOUN_ENDINGS):
-        grammemes = {"NOUN": None, "VN": None, **grammemes}
-    return lemma, " ".join(grammemes)
-
-
-_MORPH = []
-
-
-def _morph():
-    # pymorphy3 loads its dictionaries in ~0.5 s: once per process, shared by every pipeline.
-    if not _MORPH:
-        import pymorphy3
-        _MORPH.append(pymorphy3.MorphAnalyzer(lang="ru"))
-    return _MORPH[0]
-
-
 def build_pipeline(lang: str) -> Language:
     """A blank pipeline with a cached lemmatizer whose data ships in PyPI packages."""
     if lang == "ru":
@@ -249,7 +76,7 @@ def build_pipeline(lang: str) -> Language:
         nlp.initialize()
         table = loader.lookups.get_table("lemma_lookup")
         nlp.remove_pipe("lemmatizer")
-        lemmatizer = CachedLemmatizer(lambda word: (_english_lemma(table, word), _english_tag(word)))
+        lemmatizer = CachedLemmatizer(lambda word: (english_lemma(table, word), english_tag(word)))
     else:
         raise ValueError(f"no pipeline for language {lang!r}")
     name = f"cached_lemmas_{lang}_{id(lemmatizer)}"
@@ -262,24 +89,9 @@ def build_pipeline(lang: str) -> Language:
     return nlp
 
 
-# The tokenizer splits "can't" into "ca" + "n't"; read the halves as the words they are,
-# so "can't ship" and "cannot ship" meet on the same lemmas. Curly apostrophes too.
-_ENGLISH_CONTRACTIONS = {"ca": "can", "wo": "will", "sha": "shall", "n't": "not", "'m": "be",
-                         "'re": "be", "'s": "'s", "'ve": "have", "'ll": "will", "'d": "would"}
-
-
-def _english_lemma(table, word: str) -> str:
-    word = word.replace("\u2019", "'")
-    return _ENGLISH_CONTRACTIONS.get(word) or table.get(word, word)
-
-
-def _english_tag(word: str) -> str:
-    return "NMZ" if _NOMINALISATION.match(word) else ""
-
-
 def word_lemmas(nlp: Language, word: str) -> list[str]:
     """The lemmas a phrase word may stand for: all readings in Russian, one in English."""
-    if nlp.lang == "ru" and _CYRILLIC.search(word):
+    if nlp.lang == "ru" and letter_counts(word)[0]:
         return russian_lemmas(word.lower())
     return [t.lemma_ for t in nlp(word.lower())]
 

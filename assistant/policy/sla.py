@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-from assistant.policy.rulebook import (
-    PRIORITY_NAMES, Calendar, SlaRules, Target, escalation_rules, sla_rules,
-)
+from assistant.policy.rulebook import escalation_rules, sla_rules
+from assistant.policy.ruletypes import PRIORITY_NAMES, Calendar, SlaRules, Target
 
 # A calendar with no working day in ten years is a broken file, not a long wait.
 _MAX_DAYS = 3660

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import RuleError
-from assistant.policy.rulebook import LANGUAGES, PRIORITY_NAMES, line_of, parse_span, read_toml
+from assistant.policy.rulebook import line_of, parse_span, read_toml
+from assistant.policy.ruletypes import LANGUAGES, PRIORITY_NAMES
 
 MODES = ("auto", "approve")
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import RuleError
-from assistant.policy.language import (MAX_PIPELINE_CHARS, Pipelines, RuleMatcher, detect_language,
-                                language_from_counts, letter_counts)
-from assistant.policy.rulebook import LANGUAGES, PhraseRule, phrase_problem, phrase_rules
+from assistant.policy.langdetect import detect_language, language_from_counts, letter_counts
+from assistant.policy.language import MAX_PIPELINE_CHARS, Pipelines, RuleMatcher
+from assistant.policy.phrasesyntax import phrase_problem
+from assistant.policy.rulebook import phrase_rules
+from assistant.policy.ruletypes import LANGUAGES, PhraseRule
 
 KINDS = ("blame", "boilerplate", "deflection", "bureaucratese")
 

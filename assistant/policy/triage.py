@@ -9,11 +9,12 @@ from datetime import datetime
 
 from assistant.policy.clientdates import find_client_deadline, is_close
 from assistant.errors import RuleError
-from assistant.policy.language import (
-    DETECT_CHARS, Match, Pipelines, RuleMatcher, language_from_counts, letter_counts,
-    other_language_present, to_cyrillic,
+from assistant.policy.langdetect import (
+    DETECT_CHARS, language_from_counts, letter_counts, other_language_present, to_cyrillic,
 )
-from assistant.policy.rulebook import LANGUAGES, PRIORITY_NAMES, Owners, owner_rules, phrase_rules
+from assistant.policy.language import Match, Pipelines, RuleMatcher
+from assistant.policy.rulebook import owner_rules, phrase_rules
+from assistant.policy.ruletypes import LANGUAGES, PRIORITY_NAMES, Owners
 from assistant.policy.severity import SEVERITY_FILES, Evidence, Grade, Severity, grade, priority_of
 
 log = logging.getLogger("assistant.policy.triage")

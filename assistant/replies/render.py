@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
@@ -215,7 +216,6 @@ def _when_filter(context, moment: datetime | None, by: bool | None = None) -> st
 
 def zone_words(moment: datetime, tz: str) -> str:
     """ "Moscow time (UTC+3)", or "(UTC+5)" for a zone without a city name."""
-    from zoneinfo import ZoneInfo
     offset = moment.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "−"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -83,7 +85,6 @@ def download(request: Request, number: int, attachment_id: int):
 
 def _disposition(filename: str) -> str:
     """RFC 6266: an ASCII fallback name and the real one in RFC 5987 encoding."""
-    from urllib.parse import quote
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename)
     return f"attachment; filename=\"{fallback or 'attachment'}\"; filename*=UTF-8''{quote(filename)}"
 
