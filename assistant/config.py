@@ -156,7 +156,11 @@ def _sections(values: Mapping[tuple[str, str], Any], base_dir: Path) -> dict[str
         keys = [k for k in KEYS if k.section == section]
         raw = {k.name: values[(section, k.name)] for k in keys}
         typed = {k.name: _typed(k.default, raw[k.name]) for k in keys}
-        typed.update({d.name: d.compute(raw, base_dir) for d in DERIVED if d.section == section})
+        for derived in (d for d in DERIVED if d.section == section):
+            try:
+                typed[derived.name] = derived.compute(raw, base_dir)
+            except ValueError as exc:       # e.g. a NUL in a path
+                raise ValueError(f"[{section}] cannot work out {derived.name}: {exc}") from exc
         built[section] = made(**typed)
     return built
 
@@ -306,13 +310,16 @@ def load(path: Path | None) -> Settings:
             _check_type(path, key, value)
             values[(section, name)] = value
     _check_values(path, values)
-    return Settings(
-        values,
-        consultants=_people(path, data.get("consultants", []), "consultants"),
-        managers=_people(path, data.get("managers", []), "managers"),
-        source=path,
-        base_dir=path.resolve().parent,
-    )
+    try:
+        return Settings(
+            values,
+            consultants=_people(path, data.get("consultants", []), "consultants"),
+            managers=_people(path, data.get("managers", []), "managers"),
+            source=path,
+            base_dir=path.resolve().parent,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 _KINDS = {bool: "true or false", int: "a number", float: "a number", str: "text in quotes",
