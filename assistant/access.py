@@ -38,7 +38,7 @@ class OwnerApproval:
         signer = self.follow.signer(session)
         letter = Letter(to=(owner,), subject=subject, text=text,
                         message_id=signer.message_id(ticket.id, self.follow.domain, KIND),
-                        from_name=self.settings["support.name"])
+                        from_name=self.settings.support.name)
         self.follow.outbox.queue(session, letter, kind="access_request", ticket_id=ticket.id)
         log.info("access: %s waits for %s to approve", ticket.tag, owner)
 

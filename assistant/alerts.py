@@ -102,7 +102,7 @@ class Alerts:
 
     def _mail(self, session: Session, address: str, alerts: list[Alert], now: datetime) -> None:
         person = self.people.get(address)
-        lang = person.languages[0] if person else self.settings["support.language"]
+        lang = person.languages[0] if person else self.settings.support.language
         items = [self._item(session, alert, lang, now) for alert in alerts]
         from assistant.oncall import alert_message_id
         from assistant.replycontext import name_in
@@ -113,12 +113,12 @@ class Alerts:
         letter = Letter(to=(address,), subject=subject, text=text,
                         message_id=alert_message_id(follow.signer(session),
                                                     [a.ticket.id for a in alerts], follow.domain),
-                        from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
+                        from_name=self.settings.support.name, extra_headers=AUTO_GENERATED)
         ticket_id = alerts[0].ticket.id if len(alerts) == 1 else None
         self.app.follow.outbox.queue(session, letter, kind="alert", ticket_id=ticket_id)
 
     def _item(self, session: Session, alert: Alert, lang: str, now: datetime) -> dict:
-        ticket, zone = alert.ticket, self.settings["support.timezone"]
+        ticket, zone = alert.ticket, self.settings.support.timezone
         waiting = session.exec(select(Draft.id).where(
             Draft.ticket_id == ticket.id, Draft.status == "pending")
             .order_by(Draft.id.desc())).first()

@@ -105,7 +105,7 @@ class Bounces:
         from assistant.replycontext import name_in
         people = {p.email: p for p in self.settings.consultants}
         person = people.get(to[0])
-        lang = person.languages[0] if person else self.settings["support.language"]
+        lang = person.languages[0] if person else self.settings.support.language
         subject, text = self.follow.notices.render(
             "bounce", lang, row=row, ticket=ticket, diagnostic=diagnostic or "",
             person=name_in(person, lang).split()[0] if person else "")
@@ -114,7 +114,7 @@ class Bounces:
             f"bounce.{row.id}.{signer.signature(row.id, 'b')}@{self.follow.domain}"
         self.follow.outbox.queue(session, Letter(
             to=to, subject=subject, text=text, message_id=message_id,
-            from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED),
+            from_name=self.settings.support.name, extra_headers=AUTO_GENERATED),
             kind="alert", ticket_id=ticket.id if ticket else None)
 
 

@@ -191,7 +191,7 @@ class Checkpoints:
             approval._set(session, draft, "blocked", promises.ASSISTANT, now)
             return
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.app.settings["support.address"],
+                            direction="out", fate="sent", from_address=self.app.settings.support.address,
                             from_name=letter.from_name, to_addresses=row.recipients,
                             subject=draft.subject, in_reply_to=letter.in_reply_to,
                             visible_text=draft.text, text=draft.text, received_at=now))

@@ -70,7 +70,7 @@ class Signer:
 
 def signer_for(settings: Settings, session: Session) -> Signer:
     """The signer with the configured key, or one kept in the database since first start."""
-    secret_file = settings["support.secret_file"]
+    secret_file = settings.support.secret_file
     if secret_file:
         return Signer(Path(secret_file).read_bytes().strip())
     row = session.get(Setting, "signing_key")      # made by Store.migrate
@@ -99,7 +99,7 @@ def find(mail: Incoming, session: Session, signer: Signer, settings: Settings) -
 
 def authentication(mail: Incoming, settings: Settings) -> authresults.Authentication:
     """What our own receiving server says of the sender; other servers' claims are ignored."""
-    return authresults.read(mail.authentication_results, settings["imap.authserv_ids"],
+    return authresults.read(mail.authentication_results, settings.imap.authserv_ids,
                             mail.from_address)
 
 
@@ -150,7 +150,7 @@ def client_for(mail: Incoming, session: Session, settings: Settings, now: dateti
     if client is None:
         client = Client(email=mail.from_address, name=mail.from_name,
                         internal=settings.is_internal(mail.from_address), created_at=now,
-                        timezone=zone_of(mail.date, settings["support.timezone"]))
+                        timezone=zone_of(mail.date, settings.support.timezone))
         session.add(client)
         session.flush()
     elif mail.from_name and not client.name:
@@ -180,7 +180,7 @@ def open_ticket(mail: Incoming, client: Client, session: Session, settings: Sett
                 now: datetime) -> Ticket:
     """A new ticket for `mail`; the sender and the other people on it become participants."""
     ticket = Ticket(subject=clean_subject(mail.subject), client_id=client.id, status=Status.NEW.value,
-                    language=client.language or settings["support.language"],
+                    language=client.language or settings.support.language,
                     created_at=now, updated_at=now)
     session.add(ticket)
     session.flush()

@@ -56,7 +56,7 @@ class FollowUps:
 
     @property
     def domain(self) -> str:
-        return self.settings["support.address"].rpartition("@")[2] or "localhost"
+        return self.settings.support.domain
 
     # -- drafts ---------------------------------------------------------------------------
     def make_draft(self, session: Session, ticket: Ticket, situation: str, now: datetime,
@@ -152,7 +152,7 @@ class FollowUps:
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
         first = last_client_message(session, ticket, first=True)
-        auto = bool(self.settings["approval.auto_send_acknowledgement"])
+        auto = self.settings.approval.auto_send_acknowledgement
         draft = self.make_draft(session, ticket, "acknowledgement", now,
                                 in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":
@@ -186,7 +186,7 @@ class FollowUps:
                         row.last_error)
             return row
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction="out", fate="sent", from_address=self.settings["support.address"],
+                            direction="out", fate="sent", from_address=self.settings.support.address,
                             from_name=from_name, to_addresses=row.recipients, subject=draft.subject,
                             in_reply_to=letter.in_reply_to, visible_text=draft.text, text=draft.text,
                             received_at=now))
@@ -231,7 +231,7 @@ class FollowUps:
             findings=json.loads(draft.findings), code=f"d{draft.id}-{draft.token}")
         letter = Letter(to=(person.email,), subject=subject, text=text,
                         message_id=approval.approval_message_id(draft, self.domain),
-                        from_name=self.settings["support.name"])
+                        from_name=self.settings.support.name)
         self.outbox.queue(session, letter, kind="approval_request", ticket_id=ticket.id,
                           draft_id=draft.id)
 
@@ -316,7 +316,7 @@ class FollowUps:
                                             person=name_in(person, lang).split()[0], **values)
         letter = Letter(to=(person.email,), subject=subject, text=text,
                         message_id=approval.approval_message_id(draft, self.domain),
-                        from_name=self.settings["support.name"])
+                        from_name=self.settings.support.name)
         self.outbox.queue(session, letter, kind="approval_request", ticket_id=ticket.id,
                           draft_id=draft.id)
 

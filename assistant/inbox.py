@@ -57,25 +57,25 @@ class Inbox:
     def __init__(self, settings: Settings, password: str, *, backoff: Backoff = Backoff(),
                  sleep: Callable[[float], None] = time.sleep, spool_dir: Path | None = None,
                  timeout: float = 60, ssl_context: ssl.SSLContext | None = None):
-        self.host = settings["imap.host"]
-        self.port = int(settings["imap.port"])
-        self.security = settings["imap.security"]
-        self.username = settings["imap.username"]
-        self.folders = tuple(settings["imap.folders"])
-        self.done = settings["imap.done"]
-        self.done_keyword = settings["imap.done_keyword"]
-        self.done_folder = settings["imap.done_folder"]
-        self.use_idle = bool(settings["imap.idle"])
-        self.poll_seconds = float(settings["imap.poll_seconds"])
-        self.batch = max(1, int(settings["imap.batch"]))
-        self.large_bytes = int(float(settings["storage.max_message_mb"]) * 1024 * 1024)
+        self.host = settings.imap.host
+        self.port = settings.imap.port
+        self.security = settings.imap.security
+        self.username = settings.imap.username
+        self.folders = settings.imap.folders
+        self.done = settings.imap.done
+        self.done_keyword = settings.imap.done_keyword
+        self.done_folder = settings.imap.done_folder
+        self.use_idle = settings.imap.idle
+        self.poll_seconds = float(settings.imap.poll_seconds)
+        self.batch = max(1, settings.imap.batch)
+        self.large_bytes = settings.storage.max_message_bytes
         self._password = password
         self._backoff = backoff
         self._sleep = sleep
         self._spool_dir = spool_dir
         self._timeout = timeout
-        self._ssl_context = ssl_context or trusting("imap", settings["imap.ca_file"])
-        self._sent_folder = settings["imap.sent_folder"] or None
+        self._ssl_context = ssl_context or trusting("imap", settings.imap.ca_file)
+        self._sent_folder = settings.imap.sent_folder or None
         self._client: IMAPClient | None = None
         self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
         if self.security not in SECURITY_CHOICES:

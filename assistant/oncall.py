@@ -90,20 +90,20 @@ class OnCall:
 
     def _mail(self, session: Session, address: str, tickets: list[Ticket], now: datetime) -> None:
         person = next((p for p in self.settings.consultants if p.email == address), None)
-        lang = person.languages[0] if person else self.settings["support.language"]
+        lang = person.languages[0] if person else self.settings.support.language
         items = [self._item(session, ticket, lang, now) for ticket in tickets]
         subject, text = self.follow.notices.render("critical_alert", lang, items=items)
         signer = self.follow.signer(session)
         letter = Letter(to=(address,), subject=subject, text=text,
                         message_id=alert_message_id(signer, [t.id for t in tickets], self.follow.domain),
-                        from_name=self.settings["support.name"], extra_headers=AUTO_GENERATED)
+                        from_name=self.settings.support.name, extra_headers=AUTO_GENERATED)
         self.follow.outbox.queue(session, letter, kind="alert",
                                  ticket_id=tickets[0].id if len(tickets) == 1 else None)
 
     def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:
         from assistant.replycontext import name_in
         client = session.get(Client, ticket.client_id)
-        zone = self.settings["support.timezone"]
+        zone = self.settings.support.timezone
         owner = next((p for p in self.settings.consultants if p.email == ticket.assignee), None)
         reasons = json.loads(ticket.priority_reasons or "[]")
         return {

@@ -89,8 +89,8 @@ def build(letter: Letter, settings: Settings, now: datetime) -> bytes:
     ("ждёт вас" arrives as "ждётвас"); email.header.Header keeps it.
     """
     message = _body(letter.text, letter.html)
-    support = settings["support.address"]
-    message["From"] = formataddr((one_line(letter.from_name or settings["support.name"]), support),
+    support = settings.support.address
+    message["From"] = formataddr((one_line(letter.from_name or settings.support.name), support),
                                  charset="utf-8")
     message["To"] = ", ".join(_address(a) for a in letter.to)
     if letter.cc:
@@ -178,7 +178,7 @@ class Outbox:
                 OutboxMail.automatic, OutboxMail.created_at >= since,
                 or_(OutboxMail.recipients == f"{local}@{domain}",
                     OutboxMail.recipients.like(tagged, escape="\\")))).all()
-            cap = self.settings["approval.auto_mail_per_sender_per_day"]
+            cap = self.settings.approval.auto_mail_per_sender_per_day
             if len(sent) >= cap:
                 return (f"{len(sent)} automatic mails went to the mailbox {local}@{domain} in the "
                         f"last day (cap {cap})")
@@ -314,7 +314,7 @@ class Outbox:
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)
         try:
-            refused = connection.sendmail(self.settings["support.address"],
+            refused = connection.sendmail(self.settings.support.address,
                                           row.recipients.split(","), row.raw)
         except (smtplib.SMTPException, OSError) as exc:
             self._failed(row_id, exc)
@@ -353,12 +353,12 @@ class Outbox:
         log.warning("outbox: SMTP unavailable (%s); %d mails wait", reason, waiting)
 
     def _connect(self) -> smtplib.SMTP:
-        host, port = self.settings["smtp.host"], self.settings["smtp.port"]
+        host, port = self.settings.smtp.host, self.settings.smtp.port
         if not host:
             raise MailboxUnavailable("no SMTP server configured ([smtp] host)")
-        security = self.settings["smtp.security"]
+        security = self.settings.smtp.security
         # A private authority is trusted for this connection only, never process-wide.
-        context = trusting("smtp", self.settings["smtp.ca_file"]) or ssl.create_default_context()
+        context = trusting("smtp", self.settings.smtp.ca_file) or ssl.create_default_context()
         try:
             if security == "ssl":
                 connection = smtplib.SMTP_SSL(host, port, timeout=60, context=context)
@@ -370,8 +370,8 @@ class Outbox:
                     # Never fall back to plain text when STARTTLS fails: that would send the
                     # password and the clients' mail in the clear.
                     connection.starttls(context=context)
-            if self.settings["smtp.username"]:
-                connection.login(self.settings["smtp.username"], self.settings.secret("smtp"))
+            if self.settings.smtp.username:
+                connection.login(self.settings.smtp.username, self.settings.secret("smtp"))
             return connection
         except (smtplib.SMTPException, OSError) as exc:
             hint = implicit_tls_hint("smtp", security, host, port)

@@ -125,7 +125,7 @@ class Summary:
     def render(self, rows: list[Row], readers: Readers, now: datetime,
                next_at: datetime) -> tuple[str, str, str]:
         """(subject, text, html) of the summary `readers` see, in their language."""
-        lang, zone = readers.language, self.settings["support.timezone"]
+        lang, zone = readers.language, self.settings.support.timezone
         words = TimeWords(lang, zone, now)
         incidents = [self._incident(row, readers, words) for row in rows if _sees(readers, row)]
         values = dict(incidents=incidents, language=lang, client_tz=zone, now=now,
@@ -164,7 +164,7 @@ class Summary:
                 next_at: datetime) -> list[Letter]:
         """The summary of every group of readers that has something to read."""
         rows = self.collect(session, now, since)
-        domain = self.settings["support.address"].rpartition("@")[2] or "localhost"
+        domain = self.settings.support.domain
         letters = []
         for readers in self.readers():
             if readers.domain is not None and not any(_sees(readers, r) for r in rows):
@@ -172,7 +172,7 @@ class Summary:
             subject, text, html = self.render(rows, readers, now, next_at)
             letters.append(Letter(to=readers.emails, subject=subject, text=text, html=html,
                                   message_id=f"summary.{secrets.token_hex(8)}@{domain}",
-                                  from_name=self.settings["support.name"],
+                                  from_name=self.settings.support.name,
                                   extra_headers=AUTO_GENERATED))
         return letters
 

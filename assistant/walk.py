@@ -96,9 +96,9 @@ class Walk:
         self.after_commit = tuple(after_commit)
         self._signer_cache: conversation.Signer | None = None
         self.dating: Callable[[Incoming, datetime], datetime] | None = None  # import: the mail's own time
-        self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
-        self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
-        self.budget = settings["performance.message_budget_seconds"]
+        self.max_message_bytes = settings.storage.max_message_bytes
+        self.max_attachment_bytes = settings.storage.max_attachment_bytes
+        self.budget = settings.performance.message_budget_seconds
 
     def process(self, raw: bytes, source: str = "", *, retry: bool = False) -> Outcome:
         """Walk one message in its own transaction, then write what it made due."""
@@ -237,11 +237,11 @@ class Walk:
     def _keep(self, session: Session, raw: bytes, digest: str) -> None:
         if len(raw) > self.max_message_bytes:
             # Huge mail goes to a file beside the database rather than into a row.
-            folder = self.settings.path("storage", "data_dir") / "raw" / digest[:2]
+            folder = self.settings.storage.data_path / "raw" / digest[:2]
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{digest}.eml"
             _write_durably(path, raw)
-            relative = str(path.relative_to(self.settings.path("storage", "data_dir")))
+            relative = str(path.relative_to(self.settings.storage.data_path))
             session.add(RawMessage(content_hash=digest, size=len(raw), path=relative))
         else:
             session.add(RawMessage(content_hash=digest, size=len(raw), data=raw))
@@ -345,7 +345,7 @@ def raw_bytes(session: Session, settings: Settings, digest: str) -> bytes:
         raise KeyError(digest)
     if row.data is not None:
         return row.data
-    return (settings.path("storage", "data_dir") / row.path).read_bytes()
+    return (settings.storage.data_path / row.path).read_bytes()
 
 
 def _headers_only(raw: bytes, own: frozenset[str], limit: int) -> Incoming:
