@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import ssl
@@ -18,7 +17,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.tlshint import implicit_tls_hint, trusting
+from assistant.tlshint import implicit_tls_hint, is_loopback, trusting
 from assistant.fetched import Backoff, Batch, Cursor, Fetched  # noqa: F401 (part of the API)
 
 log = logging.getLogger("assistant.inbox")
@@ -83,8 +82,9 @@ class Inbox:
         if self.done not in DONE_CHOICES:
             raise ConfigError(f"imap.done must be keyword or move, not {self.done!r}")
         # A password in clear text is only acceptable when it never leaves the machine.
-        if self.security == "none" and not _is_loopback(self.host):
-            raise ConfigError(f"imap.security = none is only allowed for loopback, not {self.host}")
+        if self.security == "none" and not is_loopback(self.host):
+            raise ConfigError(f"imap.security = none is only allowed for loopback "
+                              f"(localhost, 127.0.0.1, ::1), not {self.host}")
 
     # -- connection -------------------------------------------------------------------
 
@@ -381,15 +381,6 @@ def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     # Chunks keep every command under the server's line limit (Dovecot: 64 KB).
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _shutdown(client: IMAPClient) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.tlshint import implicit_tls_hint, trusting
+from assistant.tlshint import implicit_tls_hint, is_loopback, trusting
 from assistant.leases import process_id
 from assistant.models import OutboxMail
 from assistant.store import Store
@@ -364,7 +362,8 @@ class Outbox:
                 connection = smtplib.SMTP_SSL(host, port, timeout=60, context=context)
             else:
                 if security == "none" and not is_loopback(host):
-                    raise ConfigError("smtp.security = none is allowed only for loopback")
+                    raise ConfigError(f"smtp.security = none is allowed only for loopback "
+                                      f"(localhost, 127.0.0.1, ::1), not {host}")
                 connection = smtplib.SMTP(host, port, timeout=60)
                 if security == "starttls":
                     # Never fall back to plain text when STARTTLS fails: that would send the
@@ -385,10 +384,3 @@ def _close(connection):
         except (smtplib.SMTPException, OSError):
             pass
     return None
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-    except (OSError, ValueError):
-        return False
