@@ -17,6 +17,7 @@ from assistant import authresults
 from assistant.config import Settings
 from assistant.intake import Incoming
 from assistant.models import Client, Message, Participant, Setting, Status, Ticket, TicketChange
+from assistant.subjects import without_reply_prefixes
 
 # "[#1042]" anywhere in the subject survives "Re:", "AW:", "Ответ:" and mail programs that
 # put their own prefixes in front; a bare "#1042" is too common in client text to trust.
@@ -213,13 +214,8 @@ def reopen_if_done(ticket: Ticket, session: Session, now: datetime, message_id: 
     ticket.updated_at = now
 
 
-_PREFIX = re.compile(
-    r"^\s*((re|fwd?|aw|wg|sv|vs|tr|rif|antw|ответ|отв|на|пересл|fw)\s*(\[\d+\]|\(\d+\))?\s*:\s*)+",
-    re.IGNORECASE)
-
-
 def clean_subject(subject: str) -> str:
     """The subject without reply prefixes and our tag: "Re: AW: [#12] Отгрузка" → "Отгрузка"."""
     subject = TAG.sub("", subject)
-    subject = _PREFIX.sub("", subject)
+    subject = without_reply_prefixes(subject)
     return " ".join(subject.split()) or "(no subject)"

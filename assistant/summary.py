@@ -17,6 +17,7 @@ from assistant import promises, worklog
 from assistant.errors import TemplateError
 from assistant.outbox import Letter
 from assistant.rhythm import AT_RISK, ON_TRACK, OVERDUE, OpenTicket, Rhythm, deadline_status, open_tickets
+from assistant.subjects import split_subject
 from assistant.timetable import Readers, Timetable
 
 log = logging.getLogger("assistant.summary")
@@ -188,10 +189,8 @@ def _sees(readers: Readers, row: Row) -> bool:
 
 
 def _split(rendered: str) -> tuple[str, str]:
-    first, _, rest = rendered.lstrip("\ufeff").partition("\n")
-    if not first.startswith("Subject:"):
-        raise TemplateError(f"templates/replies/*/{SITUATION}: must begin with a 'Subject:' line")
-    return " ".join(first[len("Subject:"):].split()), rest.strip("\n") + "\n"
+    subject, rest = split_subject(rendered, f"templates/replies/*/{SITUATION}")
+    return subject, rest.strip("\n") + "\n"
 
 
 class TimeWords:
