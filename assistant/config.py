@@ -111,16 +111,13 @@ class Derived:
 DERIVED: tuple[Derived, ...] = (
     Derived("storage", "data_path", Path, lambda v, base: (base / str(v["data_dir"])).resolve(),
             "data_dir read against the config file's folder"),
-    Derived("storage", "max_message_bytes", int, lambda v, _: megabytes(v["max_message_mb"]),
-            "max_message_mb in bytes"),
-    Derived("storage", "max_attachment_bytes", int, lambda v, _: megabytes(v["max_attachment_mb"]),
-            "max_attachment_mb in bytes"),
+    Derived("storage", "max_message_bytes", int, lambda v, _: megabytes(v["max_message_mb"]), "in bytes"),
+    Derived("storage", "max_attachment_bytes", int, lambda v, _: megabytes(v["max_attachment_mb"]), "in bytes"),
     Derived("support", "domain", str, lambda v, _: v["address"].rpartition("@")[2] or "localhost",
             "what follows the @ of address; our Message-IDs end in it"),
     Derived("support", "addresses", frozenset, lambda v, _: _lowered([v["address"], *v["aliases"]]),
             "address and aliases in lower case: mail from them is our own"),
-    Derived("web", "operator_addresses", frozenset, lambda v, _: _lowered(v["operators"]),
-            "operators in lower case"),
+    Derived("web", "operator_addresses", frozenset, lambda v, _: _lowered(v["operators"]), "in lower case"),
 )
 
 
@@ -131,7 +128,7 @@ def _section_class(section: str) -> type:
     fields += [(d.name, d.kind) for d in DERIVED if d.section == section]
     name = f"{section.title()}Settings"
     made = make_dataclass(name, fields, frozen=True)
-    made.__module__, made.__qualname__ = __name__, name   # importable, so it pickles
+    made.__module__, made.__qualname__ = __name__, name   # importable: settings go to workers pickled
     made.__doc__ = f"The [{section}] keys of KEYS, typed, and the values DERIVED from them."
     return made
 
@@ -201,10 +198,6 @@ class Settings:
     def __post_init__(self) -> None:
         for section, typed in _sections(self.values, self.base_dir).items():
             object.__setattr__(self, section, typed)
-
-    def __reduce__(self):
-        # A worker process rebuilds the sections from the values it is sent.
-        return Settings, (self.values, self.consultants, self.managers, self.source, self.base_dir)
 
     def get(self, section: str, name: str) -> Any:
         return self.values[(section, name)]
