@@ -223,11 +223,11 @@ class App:
         """What `parse --json` prints for one message; nothing is stored."""
         from assistant.mail import intake           # lazy: only where mail is read
         mail = intake.parse(raw, own_addresses=self.settings.support_addresses,
-                            max_attachment_bytes=int(self.settings["storage.max_attachment_mb"] * 2**20))
+                            max_attachment_bytes=self.settings.storage.max_attachment_bytes)
         verdict = self.triage.assess(mail.subject, mail.visible_text or mail.text,
                                      importance=mail.importance, now=self.clock(),
-                                     default_language=self.settings["support.language"],
-                                     tz=self.settings["support.timezone"])
+                                     default_language=self.settings.support.language,
+                                     tz=self.settings.support.timezone)
         return {
             "file": name, "message_id": mail.message_id,
             "from": mail.from_address, "from_name": mail.from_name,

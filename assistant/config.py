@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +85,83 @@ KEYS: tuple[Key, ...] = (
     Key("web", "link_minutes", 15, "a sign-in link works this long, and once"),
 )
 
+
+def megabytes(count: float) -> int:
+    """Bytes in `count` megabytes of 2**20: megabytes(1.5) == 1572864."""
+    return int(count * 2**20)
+
+
+def _lowered(addresses: list[str]) -> frozenset[str]:
+    return frozenset(a.strip().lower() for a in addresses if a)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from a section's keys (and the config file's folder) once."""
+
+    section: str
+    name: str
+    kind: type
+    compute: Callable[[Mapping[str, Any], Path], Any]
+    comment: str
+
+
+# Values every reader would otherwise work out again from the keys above. Each becomes an
+# attribute of its section beside the keys: settings.storage.max_message_bytes.
+DERIVED: tuple[Derived, ...] = (
+    Derived("storage", "data_path", Path, lambda v, base: (base / str(v["data_dir"])).resolve(),
+            "data_dir read against the config file's folder"),
+    Derived("storage", "max_message_bytes", int, lambda v, _: megabytes(v["max_message_mb"]), "in bytes"),
+    Derived("storage", "max_attachment_bytes", int, lambda v, _: megabytes(v["max_attachment_mb"]), "in bytes"),
+    Derived("support", "domain", str, lambda v, _: v["address"].rpartition("@")[2] or "localhost",
+            "what follows the @ of address; our Message-IDs end in it"),
+    Derived("support", "addresses", frozenset, lambda v, _: _lowered([v["address"], *v["aliases"]]),
+            "address and aliases in lower case: mail from them is our own"),
+    Derived("web", "operator_addresses", frozenset, lambda v, _: _lowered(v["operators"]), "in lower case"),
+)
+
+
+def _section_class(section: str) -> type:
+    """A frozen dataclass with the section's keys (lists become tuples) and derived values."""
+    fields = [(k.name, tuple if isinstance(k.default, list) else type(k.default))
+              for k in KEYS if k.section == section]
+    fields += [(d.name, d.kind) for d in DERIVED if d.section == section]
+    name = f"{section.title()}Settings"
+    made = make_dataclass(name, fields, frozen=True)
+    made.__module__, made.__qualname__ = __name__, name   # importable: settings go to workers pickled
+    made.__doc__ = f"The [{section}] keys of KEYS, typed, and the values DERIVED from them."
+    return made
+
+
+# One class per section, in the order of KEYS: SECTIONS["imap"] is ImapSettings.
+SECTIONS: dict[str, type] = {s: _section_class(s) for s in dict.fromkeys(k.section for k in KEYS)}
+globals().update({made.__name__: made for made in SECTIONS.values()})
+
+
+def _typed(default: Any, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if type(default) is float and type(value) is int:
+        return float(value)
+    return value
+
+
+def _sections(values: Mapping[tuple[str, str], Any], base_dir: Path) -> dict[str, Any]:
+    """Every section's typed value, keyed by section name."""
+    built = {}
+    for section, made in SECTIONS.items():
+        keys = [k for k in KEYS if k.section == section]
+        raw = {k.name: values[(section, k.name)] for k in keys}
+        typed = {k.name: _typed(k.default, raw[k.name]) for k in keys}
+        for derived in (d for d in DERIVED if d.section == section):
+            try:
+                typed[derived.name] = derived.compute(raw, base_dir)
+            except ValueError as exc:       # e.g. a NUL in a path
+                raise ValueError(f"[{section}] cannot work out {derived.name}: {exc}") from exc
+        built[section] = made(**typed)
+    return built
+
+
 _LIST_SECTIONS = {
     "consultants": "[[consultants]]\nname = \"Мария Иванова\"\nname_en = \"Maria Ivanova\"             "
                    "# the name English letters carry; empty: the name in Latin letters\n"
@@ -104,13 +182,22 @@ class Person:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable, read once and passed explicitly (no module-level config)."""
+    """Everything configurable, read once and passed explicitly (no module-level config).
+
+    Each section of KEYS is a typed attribute built here once, with its DERIVED values:
+    `settings.imap.host`, `settings.storage.max_message_bytes`, `settings.support.domain`.
+    `settings.imap.host` reads the same value by name.
+    """
 
     values: dict[tuple[str, str], Any]
     consultants: tuple[Person, ...] = ()
     managers: tuple[Person, ...] = ()
     source: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
+
+    def __post_init__(self) -> None:
+        for section, typed in _sections(self.values, self.base_dir).items():
+            object.__setattr__(self, section, typed)
 
     def get(self, section: str, name: str) -> Any:
         return self.values[(section, name)]
@@ -154,8 +241,7 @@ class Settings:
 
     @property
     def support_addresses(self) -> frozenset[str]:
-        own = [self.get("support", "address"), *self.get("support", "aliases")]
-        return frozenset(a.strip().lower() for a in own if a)
+        return self.support.addresses
 
     def support_name(self, lang: str) -> str:
         """The team's name as a letter in `lang` signs it."""
@@ -217,13 +303,16 @@ def load(path: Path | None) -> Settings:
             _check_type(path, key, value)
             values[(section, name)] = value
     _check_values(path, values)
-    return Settings(
-        values,
-        consultants=_people(path, data.get("consultants", []), "consultants"),
-        managers=_people(path, data.get("managers", []), "managers"),
-        source=path,
-        base_dir=path.resolve().parent,
-    )
+    try:
+        return Settings(
+            values,
+            consultants=_people(path, data.get("consultants", []), "consultants"),
+            managers=_people(path, data.get("managers", []), "managers"),
+            source=path,
+            base_dir=path.resolve().parent,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 _KINDS = {bool: "true or false", int: "a number", float: "a number", str: "text in quotes",

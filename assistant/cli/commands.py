@@ -275,7 +275,7 @@ def cmd_report(app: App, args) -> int:
             rows = checkpoints.summary.collect(session, now, since)
     if args.send:
         sent = app.outbox.send_due(after_sent=app.dispatcher.after_sent)[0] \
-            if app.settings["smtp.host"] else 0
+            if app.settings.smtp.host else 0
         if args.json:
             print(json.dumps({"queued": len(queued), "sent": sent,
                               "to": [row.recipients for row in queued]}))
@@ -283,7 +283,7 @@ def cmd_report(app: App, args) -> int:
             for row in queued:
                 print(f"summary for {row.recipients}: {row.status}")
             print(f"{len(queued)} summaries queued, {sent} sent"
-                  + ("" if app.settings["smtp.host"] else " (no [smtp] host: `assistant run` sends them)"))
+                  + ("" if app.settings.smtp.host else " (no [smtp] host: `assistant run` sends them)"))
         return 0
     if args.json:
         print(json.dumps({"generated_at": now.isoformat(), "since": since.isoformat() if since else None,
@@ -295,7 +295,7 @@ def cmd_report(app: App, args) -> int:
 
 def summary_text(app: App, rows: list, now) -> str:
     """The manager summary as our own managers read it, in the support language."""
-    ours = Readers("", (), app.settings["support.language"])
+    ours = Readers("", (), app.settings.support.language)
     checkpoints = app.checkpoints
     return checkpoints.summary.render(rows, ours, now, checkpoints.next_slot(now))[1]
 
@@ -304,7 +304,7 @@ def cmd_run(app: App, args) -> int:
     # Lazy: the daemon brings imapclient and the scheduler, which the list commands never need.
     from assistant.daemon.runner import Daemon
     server = None
-    if app.settings["web.enabled"] and not args.once:
+    if app.settings.web.enabled and not args.once:
         # Lazy: the web stack (FastAPI, uvicorn) takes half a second to import.
         from assistant.web.server import start_beside
         server, _thread = start_beside(app)

@@ -37,7 +37,7 @@ class Health:
 def check(app) -> Health:
     """Read the health from the database; needs no mail server and no language pipeline."""
     settings, now = app.settings, utcnow()
-    mailbox = mailbox_lease(settings) if settings["imap.host"] else None
+    mailbox = mailbox_lease(settings) if settings.imap.host else None
     with app.store.session() as session:
         contact = session.get(Setting, CONTACT + mailbox) if mailbox else None
         health = Health(

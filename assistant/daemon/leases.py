@@ -54,7 +54,7 @@ def process_id() -> str:
 
 def mailbox_lease(settings) -> str:
     """The lease of reading a mailbox, e.g. "mailbox:support@example.com@imap.example.com"."""
-    return f"mailbox:{settings['imap.username']}@{settings['imap.host']}"
+    return f"mailbox:{settings.imap.username}@{settings.imap.host}"
 
 
 class Leases:

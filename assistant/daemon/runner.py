@@ -41,7 +41,7 @@ class Daemon:
         self.stopping = threading.Event()
         self._inbox_factory = inbox_factory or self._default_inbox
         self._inbox = None
-        self.leases = Leases(app.store, seconds=self.settings["daemon.lease_seconds"])
+        self.leases = Leases(app.store, seconds=self.settings.daemon.lease_seconds)
         self.mailbox = mailbox_lease(self.settings)
         self.problems: list[str] = []       # what `run --once` could not reach
 
@@ -79,7 +79,7 @@ class Daemon:
                 raise MailboxUnavailable("; ".join(dict.fromkeys(self.problems)))
             return 0
         log.info("daemon: started as %s; reading %s", self.leases.holder,
-                 self.settings["imap.host"] or "no mailbox")
+                 self.settings.imap.host or "no mailbox")
         while not self.stopping.is_set():
             self.step()
             self.scheduler.run_pending()
@@ -103,8 +103,8 @@ class Daemon:
         self.problems.clear()
         reading = self._may_read()
         tally = self.read_mail() if reading else Tally()
-        if reading and self.settings["imap.host"] and self._inbox is None:
-            self.problems.append(f"imap: {self.settings['imap.host']} stopped answering while "
+        if reading and self.settings.imap.host and self._inbox is None:
+            self.problems.append(f"imap: {self.settings.imap.host} stopped answering while "
                                  f"the mail was read")
         self._note_contact()
         # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
@@ -117,7 +117,7 @@ class Daemon:
     # -- coordination -------------------------------------------------------------------
     def _may_read(self) -> bool:
         """True when this daemon holds the mailbox's lease and the mailbox answers."""
-        if not self.settings["imap.host"]:
+        if not self.settings.imap.host:
             return True
         if not self.leases.take(self.mailbox):
             self._close_inbox()        # another daemon reads it; do not sit on a connection
@@ -167,11 +167,11 @@ class Daemon:
     def read_mail(self) -> Tally:
         """Every new message of every folder, batch by batch, each with exactly one fate."""
         tally = Tally()
-        if not self.settings["imap.host"]:
+        if not self.settings.imap.host:
             return tally
         try:
             inbox = self._open_inbox()
-            for folder in self.settings["imap.folders"]:
+            for folder in self.settings.imap.folders:
                 while not self.stopping.is_set():
                     more = self._one_batch(inbox, folder, tally)
                     if not more:
@@ -182,7 +182,7 @@ class Daemon:
         return tally
 
     def _one_batch(self, inbox, folder: str, tally: Tally) -> bool:
-        account = f"{self.settings['imap.username']}@{self.settings['imap.host']}"
+        account = f"{self.settings.imap.username}@{self.settings.imap.host}"
         with self.app.store.session() as session:
             row = session.exec(select(MailboxCursor).where(
                 MailboxCursor.account == account, MailboxCursor.folder == folder)).first()
@@ -245,7 +245,7 @@ class Daemon:
 
     def _default_inbox(self):
         return Inbox(self.settings, self.settings.secret("imap"), sleep=self._pause,
-                     spool_dir=self.settings.path("storage", "data_dir") / "spool")
+                     spool_dir=self.settings.storage.data_path / "spool")
 
     def _close_inbox(self) -> None:
         if self._inbox is not None:
@@ -256,10 +256,10 @@ class Daemon:
 
     def _wait(self) -> None:
         seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
-        if self.settings["imap.host"] and self.mailbox not in self.leases.held:
+        if self.settings.imap.host and self.mailbox not in self.leases.held:
             # Standing by: look again soon enough to take over from a daemon that died.
             seconds = min(seconds, self.leases.length.total_seconds() / 3)
-        if self.settings["imap.host"] and self._inbox is not None:
+        if self.settings.imap.host and self._inbox is not None:
             try:
                 self._inbox.wait(seconds, stop=self.stopping.is_set)
                 return
@@ -270,7 +270,7 @@ class Daemon:
 
     # -- mail out -----------------------------------------------------------------------
     def send(self) -> None:
-        if not self.settings["smtp.host"]:
+        if not self.settings.smtp.host:
             return
         outbox = self.app.outbox
         self._recover()

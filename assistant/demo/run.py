@@ -112,7 +112,7 @@ def _open_desk(app) -> None:
     port = free_port()
     app.settings = app.settings.with_values(web__port=port, web__base_url=f"http://127.0.0.1:{port}")
     server, thread = start_beside(app)      # creates the desk's tables too
-    keeper = Keeper(app.store, app.clock, int(app.settings["web.link_minutes"]), 1)
+    keeper = Keeper(app.store, app.clock, app.settings.web.link_minutes, 1)
     link = f"http://127.0.0.1:{port}/signin/{keeper.issue_link(CONSULTANT)}"
     print(f"   the desk:            http://127.0.0.1:{port}/")
     print(f"   sign in as Maria:    {link}")

@@ -126,7 +126,7 @@ class Desk:
             and ticket.first_response_at is None else "resolution",
             "seconds_left": int((due - now).total_seconds()) if due else None,
             "created": ticket.created_at.isoformat(),
-            "timezone": self.settings["support.timezone"],
+            "timezone": self.settings.support.timezone,
             "client_timezone": client.timezone,
         }
 

@@ -80,7 +80,7 @@ class Acknowledgements:
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
         first = last_client_message(session, ticket, first=True)
-        auto = bool(self.settings["approval.auto_send_acknowledgement"])
+        auto = bool(self.settings.approval.auto_send_acknowledgement)
         draft = self.composer.draft(session, ticket, "acknowledgement", now,
                                     in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":

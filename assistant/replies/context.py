@@ -24,13 +24,13 @@ def context_for(session: Session, settings: Settings, sla: SlaBook, ticket: Tick
     last = last_client_message(session, ticket, first=quote_first)
     consultant = next((p for p in settings.consultants if p.email == sign_as), None) \
         if sign_as else None
-    language = ticket.language or settings["support.language"]
+    language = ticket.language or settings.support.language
     next_contact = extra.pop("next_contact_at", None) or _next_contact(sla, ticket, client, now)
     return ReplyContext(
         ticket_id=ticket.id, tag=ticket.tag, subject=ticket.subject,
         language=language,
         client_name=_first_name(client.name), client_email=client.email,
-        client_tz=client.timezone or settings["support.timezone"],
+        client_tz=client.timezone or settings.support.timezone,
         client_words=client_words(own_words(last.visible_text or last.text)) if last else "",
         now=now, next_contact_at=next_contact, priority=ticket.priority,
         critical=ticket.critical, consultant_name=name_in(consultant, language) if consultant else "",

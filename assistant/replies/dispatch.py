@@ -15,7 +15,7 @@ from assistant.store.database import Store
 from assistant.store.models import (Direction, Draft, DraftStatus, Fate, MailKind, Message, OutboxMail,
                                     OutboxStatus)
 from assistant.tickets import promises
-from assistant.tickets.conversation import Signatures, support_domain
+from assistant.tickets.conversation import Signatures
 from assistant.transport.outbox import AUTO_GENERATED, Outbox
 
 log = logging.getLogger("assistant.replies.dispatch")
@@ -32,7 +32,7 @@ class Dispatcher:
         self.clock = clock
         self.outbox = outbox
         self.signatures = signatures
-        self.domain = support_domain(settings)
+        self.domain = settings.support.domain
 
     def send_on_its_own(self, session: Session, draft: Draft, now: datetime, *,
                         scheduled: bool = False) -> OutboxMail:
@@ -65,7 +65,7 @@ class Dispatcher:
                         row.last_error)
             return row
         session.add(Message(message_id=row.message_id, content_hash="", ticket_id=draft.ticket_id,
-                            direction=Direction.OUT, fate=Fate.SENT, from_address=self.settings["support.address"],
+                            direction=Direction.OUT, fate=Fate.SENT, from_address=self.settings.support.address,
                             from_name=from_name, to_addresses=row.recipients, subject=draft.subject,
                             in_reply_to=letter.in_reply_to, visible_text=draft.text, text=draft.text,
                             received_at=now))

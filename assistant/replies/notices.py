@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 
 from assistant.errors import TemplateError
+from assistant.mail.subjects import split_subject
 
 
 class Notices:
@@ -30,7 +31,5 @@ class Notices:
                 raise TemplateError(f"templates/notices/{candidate}: {exc}") from exc
         else:
             raise TemplateError(f"templates/notices/{lang}/{name}.txt.j2 is missing")
-        head, _, body = source.partition("\n")
-        if not head.startswith("Subject:"):
-            raise TemplateError(f"templates/notices/{lang}/{name}.txt.j2 must start with Subject:")
-        return head.removeprefix("Subject:").strip(), body.lstrip("\n")
+        subject, body = split_subject(source, f"templates/notices/{candidate}")
+        return subject, body.lstrip("\n")

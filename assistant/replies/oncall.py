@@ -25,7 +25,7 @@ from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
 from assistant.replies.context import name_in
 from assistant.replies.staff import StaffMail
-from assistant.tickets.conversation import Signatures, support_domain
+from assistant.tickets.conversation import Signatures
 
 log = logging.getLogger("assistant.replies.oncall")
 
@@ -64,7 +64,7 @@ class OnCall:
         self.signatures = signatures
         self.sla = sla
         self.timetable = timetable
-        self.domain = support_domain(settings)
+        self.domain = settings.support.domain
 
     def mark(self, session: Session, ticket: Ticket, now: datetime) -> None:
         """Note that the on-call people must hear of `ticket` (once per ticket)."""
@@ -107,7 +107,7 @@ class OnCall:
 
     def _item(self, session: Session, ticket: Ticket, lang: str, now: datetime) -> dict:
         client = session.get(Client, ticket.client_id)
-        zone = self.settings["support.timezone"]
+        zone = self.settings.support.timezone
         owner = next((p for p in self.settings.consultants if p.email == ticket.assignee), None)
         reasons = json.loads(ticket.priority_reasons or "[]")
         return {

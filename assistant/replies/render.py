@@ -18,6 +18,7 @@ from assistant.errors import TemplateError
 
 if TYPE_CHECKING:       # the tone checker brings spaCy; rendering alone does not need it
     from assistant.policy.tone import Finding, ToneChecker
+from assistant.mail.subjects import split_subject, without_reply_prefixes
 
 WORDS_LIMIT = 200
 # What a letter cannot do without: an empty list would print a heading followed by nothing.
@@ -28,7 +29,6 @@ REQUIRED = {"need_info": ("missing", "what the client should send"),
 # Situations that are not a reply on a ticket: the manager summary has its own schedule.
 NOT_REPLIES = frozenset({"manager_summary"})
 _VARIANT = re.compile(r"^(\d+)\.txt\.j2$")
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|отв|пересл)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def clean_subject(subject: str, tag: str) -> str:
     flat = " ".join(subject.split())
     if tag:
         flat = flat.replace(tag, " ")
-    flat = " ".join(_REPLY_PREFIX.sub("", " ".join(flat.split())).split())
+    flat = " ".join(without_reply_prefixes(" ".join(flat.split())).split())
     return flat
 
 
@@ -185,10 +185,7 @@ def trim_words(words: str, limit: int = WORDS_LIMIT) -> str:
 
 
 def _split_letter(name: str, rendered: str) -> tuple[str, str]:
-    first, _, rest = rendered.lstrip("\ufeff").partition("\n")
-    if not first.startswith("Subject:"):
-        raise TemplateError(f"{name}: a template must begin with a 'Subject:' line")
-    subject = " ".join(first[len("Subject:"):].split())
+    subject, rest = split_subject(rendered, name)
     body = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", rest.strip("\n")).strip() + "\n"
     return subject, body
 

@@ -26,7 +26,7 @@ class StaffMail:
     def language(self, address: str | None) -> str:
         """The reader's first language, or the support language for someone not configured."""
         person = self.person(address)
-        return person.languages[0] if person else self.settings["support.language"]
+        return person.languages[0] if person else self.settings.support.language
 
     def greeting_name(self, address: str | None, lang: str) -> str:
         """The first name a notice greets its reader by ("Мария"), or "" for a stranger."""
@@ -39,6 +39,6 @@ class StaffMail:
         """Queue the notice; `scheduled` marks it auto-generated (RFC 3834 §5)."""
         subject, text = self.notices.render(notice, lang, **values)
         letter = Letter(to=to, subject=subject, text=text, message_id=message_id,
-                        from_name=self.settings["support.name"],
+                        from_name=self.settings.support.name,
                         extra_headers=AUTO_GENERATED if scheduled else ())
         return self.outbox.queue(session, letter, kind=kind, ticket_id=ticket_id, draft_id=draft_id)

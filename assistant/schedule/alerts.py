@@ -17,7 +17,7 @@ from assistant.policy.timetable import Timetable
 from assistant.replies.oncall import alert_message_id
 from assistant.replies.staff import StaffMail
 from assistant.schedule.rhythm import OpenTicket, Rhythm
-from assistant.tickets.conversation import Signatures, support_domain
+from assistant.tickets.conversation import Signatures
 
 log = logging.getLogger("assistant.schedule.alerts")
 
@@ -46,7 +46,7 @@ class Alerts:
         self.staff = staff
         self.signatures = signatures
         self.people = {p.email: p for p in settings.consultants}
-        self.domain = support_domain(settings)
+        self.domain = settings.support.domain
 
     def _owner(self, ticket: OpenTicket, someone: str | None = None) -> tuple[str, ...]:
         """The person an alert is for: whoever promised, else the ticket's consultant,
@@ -120,7 +120,7 @@ class Alerts:
                         person=self.staff.greeting_name(address, lang))
 
     def _item(self, session: Session, alert: Alert, lang: str, now: datetime) -> dict:
-        ticket, zone = alert.ticket, self.settings["support.timezone"]
+        ticket, zone = alert.ticket, self.settings.support.timezone
         waiting = session.exec(select(Draft.id).where(
             Draft.ticket_id == ticket.id, Draft.status == DraftStatus.PENDING)
             .order_by(Draft.id.desc())).first()

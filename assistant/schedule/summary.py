@@ -19,6 +19,7 @@ from assistant.errors import TemplateError
 from assistant.transport.outbox import AUTO_GENERATED, Letter
 from assistant.schedule.rhythm import AT_RISK, ON_TRACK, OVERDUE, OpenTicket, Rhythm, deadline_status, open_tickets
 from assistant.policy.timetable import Readers, Timetable
+from assistant.mail.subjects import split_subject
 
 log = logging.getLogger("assistant.schedule.summary")
 
@@ -124,7 +125,7 @@ class Summary:
     def render(self, rows: list[Row], readers: Readers, now: datetime,
                next_at: datetime) -> tuple[str, str, str]:
         """(subject, text, html) of the summary `readers` see, in their language."""
-        lang, zone = readers.language, self.settings["support.timezone"]
+        lang, zone = readers.language, self.settings.support.timezone
         words = TimeWords(lang, zone, now)
         incidents = [self._incident(row, readers, words) for row in rows if _sees(readers, row)]
         values = dict(incidents=incidents, language=lang, client_tz=zone, now=now,
@@ -163,7 +164,7 @@ class Summary:
                 next_at: datetime) -> list[Letter]:
         """The summary of every group of readers that has something to read."""
         rows = self.collect(session, now, since)
-        domain = self.settings["support.address"].rpartition("@")[2] or "localhost"
+        domain = self.settings.support.domain
         letters = []
         for readers in self.readers():
             if readers.domain is not None and not any(_sees(readers, r) for r in rows):
@@ -171,7 +172,7 @@ class Summary:
             subject, text, html = self.render(rows, readers, now, next_at)
             letters.append(Letter(to=readers.emails, subject=subject, text=text, html=html,
                                   message_id=f"summary.{secrets.token_hex(8)}@{domain}",
-                                  from_name=self.settings["support.name"],
+                                  from_name=self.settings.support.name,
                                   extra_headers=AUTO_GENERATED))
         return letters
 
@@ -187,10 +188,8 @@ def _sees(readers: Readers, row: Row) -> bool:
 
 
 def _split(rendered: str) -> tuple[str, str]:
-    first, _, rest = rendered.lstrip("\ufeff").partition("\n")
-    if not first.startswith("Subject:"):
-        raise TemplateError(f"templates/replies/*/{SITUATION}: must begin with a 'Subject:' line")
-    return " ".join(first[len("Subject:"):].split()), rest.strip("\n") + "\n"
+    subject, rest = split_subject(rendered, f"templates/replies/*/{SITUATION}")
+    return subject, rest.strip("\n") + "\n"
 
 
 class TimeWords:

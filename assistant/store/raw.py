@@ -14,7 +14,7 @@ from assistant.store.models import RawMessage
 def keep_raw(session: Session, settings: Settings, raw: bytes, digest: str, limit: int) -> None:
     """Keep the bytes by their hash: in a row, or for huge mail in a file beside the database."""
     if len(raw) > limit:
-        data_dir = settings.path("storage", "data_dir")
+        data_dir = settings.storage.data_path
         folder = data_dir / "raw" / digest[:2]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{digest}.eml"
@@ -31,7 +31,7 @@ def raw_bytes(session: Session, settings: Settings, digest: str) -> bytes:
         raise KeyError(digest)
     if row.data is not None:
         return row.data
-    return (settings.path("storage", "data_dir") / row.path).read_bytes()
+    return (settings.storage.data_path / row.path).read_bytes()
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -20,7 +20,7 @@ from assistant.tickets import state as ticketstate
 from assistant.store.models import Client, Fate, MailKind, Status, Ticket
 from assistant.replies.context import last_client_message
 from assistant.replies.staff import StaffMail
-from assistant.tickets.conversation import Signatures, support_domain
+from assistant.tickets.conversation import Signatures
 from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.tickets.access")
@@ -34,7 +34,7 @@ class OwnerRequest:
     def __init__(self, staff: StaffMail, signatures: Signatures):
         self.staff = staff
         self.signatures = signatures
-        self.domain = support_domain(staff.settings)
+        self.domain = staff.settings.support.domain
 
     def ask(self, session: Session, ticket: Ticket, owner: str, now: datetime) -> None:
         """Mail the ticket's business owner the request, in the ticket's language."""

@@ -49,8 +49,8 @@ class Assessor:
         # Chasing: writing again after the first answer was due and still has not come.
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
             session, ticket, mail) and not (ticket.first_response_due and now < ticket.first_response_due)
-        default_language = client.language or self.settings["support.language"]
-        tz = client.timezone or self.settings["support.timezone"]
+        default_language = client.language or self.settings.support.language
+        tz = client.timezone or self.settings.support.timezone
         if verdict is None or chasing or not self._holds(verdict, mail, now, default_language, tz):
             verdict = self.triage.assess(
                 mail.subject, mail.visible_text or mail.text, importance=mail.importance,
@@ -69,9 +69,9 @@ class Assessor:
         The default language decides only a text with no letters to tell it by; the time
         zone only where the client names a deadline ("до пятницы").
         """
-        if language != self.settings["support.language"] and not verdict.language_from_text:
+        if language != self.settings.support.language and not verdict.language_from_text:
             return False
-        if tz == self.settings["support.timezone"]:
+        if tz == self.settings.support.timezone:
             return True
         return verdict.client_deadline is None and self.triage.client_deadline(
             mail.subject, mail.visible_text or mail.text, now, tz) is None

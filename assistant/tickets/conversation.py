@@ -22,6 +22,7 @@ from assistant.store.models import Client, Message, Participant, Setting, Status
 
 if TYPE_CHECKING:       # the mail parser is loaded where mail is read
     from assistant.mail.intake import Incoming
+from assistant.mail.subjects import without_reply_prefixes
 
 # "[#1042]" anywhere in the subject survives "Re:", "AW:", "Ответ:" and mail programs that
 # put their own prefixes in front; a bare "#1042" is too common in client text to trust.
@@ -73,11 +74,6 @@ class Signer:
         return self.named(message_id, "t")
 
 
-def support_domain(settings: Settings) -> str:
-    """The domain of the support address: our Message-IDs end in it."""
-    return settings["support.address"].rpartition("@")[2] or "localhost"
-
-
 class Signatures:
     """The process's one Signer: its key is read once, from the key file or the database.
 
@@ -97,7 +93,7 @@ class Signatures:
 
 def signer_for(settings: Settings, session: Session) -> Signer:
     """The signer with the configured key, or one kept in the database since first start."""
-    secret_file = settings["support.secret_file"]
+    secret_file = settings.support.secret_file
     if secret_file:
         return Signer(Path(secret_file).read_bytes().strip())
     row = session.get(Setting, "signing_key")      # made by Store.migrate
@@ -126,7 +122,7 @@ def find(mail: Incoming, session: Session, signer: Signer, settings: Settings) -
 
 def authentication(mail: Incoming, settings: Settings) -> authresults.Authentication:
     """What our own receiving server says of the sender; other servers' claims are ignored."""
-    return authresults.read(mail.authentication_results, settings["imap.authserv_ids"],
+    return authresults.read(mail.authentication_results, settings.imap.authserv_ids,
                             mail.from_address)
 
 
@@ -177,7 +173,7 @@ def client_for(mail: Incoming, session: Session, settings: Settings, now: dateti
     if client is None:
         client = Client(email=mail.from_address, name=mail.from_name,
                         internal=settings.is_internal(mail.from_address), created_at=now,
-                        timezone=zone_of(mail.date, settings["support.timezone"]))
+                        timezone=zone_of(mail.date, settings.support.timezone))
         session.add(client)
         session.flush()
     elif mail.from_name and not client.name:
@@ -207,7 +203,7 @@ def open_ticket(mail: Incoming, client: Client, session: Session, settings: Sett
                 now: datetime) -> Ticket:
     """A new ticket for `mail`; the sender and the other people on it become participants."""
     ticket = Ticket(subject=clean_subject(mail.subject), client_id=client.id, status=Status.NEW,
-                    language=client.language or settings["support.language"],
+                    language=client.language or settings.support.language,
                     created_at=now, updated_at=now)
     session.add(ticket)
     session.flush()
@@ -236,13 +232,8 @@ def reopen_if_done(ticket: Ticket, session: Session, now: datetime, message_id: 
     ticket.updated_at = now
 
 
-_PREFIX = re.compile(
-    r"^\s*((re|fwd?|aw|wg|sv|vs|tr|rif|antw|ответ|отв|на|пересл|fw)\s*(\[\d+\]|\(\d+\))?\s*:\s*)+",
-    re.IGNORECASE)
-
-
 def clean_subject(subject: str) -> str:
     """The subject without reply prefixes and our tag: "Re: AW: [#12] Отгрузка" → "Отгрузка"."""
     subject = TAG.sub("", subject)
-    subject = _PREFIX.sub("", subject)
+    subject = without_reply_prefixes(subject)
     return " ".join(subject.split()) or "(no subject)"

@@ -49,16 +49,16 @@ class Inbox(ImapConnection):
                  timeout: float = 60, ssl_context: ssl.SSLContext | None = None):
         super().__init__(settings, password, backoff=backoff, sleep=sleep, timeout=timeout,
                          ssl_context=ssl_context)
-        self.folders = tuple(settings["imap.folders"])
-        self.done = settings["imap.done"]
-        self.done_keyword = settings["imap.done_keyword"]
-        self.done_folder = settings["imap.done_folder"]
-        self.use_idle = bool(settings["imap.idle"])
-        self.poll_seconds = float(settings["imap.poll_seconds"])
-        self.batch = max(1, int(settings["imap.batch"]))
-        self.large_bytes = int(float(settings["storage.max_message_mb"]) * 1024 * 1024)
+        self.folders = tuple(settings.imap.folders)
+        self.done = settings.imap.done
+        self.done_keyword = settings.imap.done_keyword
+        self.done_folder = settings.imap.done_folder
+        self.use_idle = bool(settings.imap.idle)
+        self.poll_seconds = float(settings.imap.poll_seconds)
+        self.batch = max(1, int(settings.imap.batch))
+        self.large_bytes = settings.storage.max_message_bytes
         self._spool_dir = spool_dir
-        self._sent_folder = settings["imap.sent_folder"] or None
+        self._sent_folder = settings.imap.sent_folder or None
         self._uidnext: dict[str, int] = {}   # per folder: UIDNEXT when we last looked
         if self.done not in DONE_CHOICES:
             raise ConfigError(f"imap.done must be keyword or move, not {self.done!r}")

@@ -4,7 +4,6 @@ and comes back by itself, with back-off, after a dropped line."""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import ssl
 import time
@@ -16,7 +15,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
 from assistant.transport.fetched import Backoff
-from assistant.transport.tls import implicit_tls_hint, trusting
+from assistant.transport.tls import implicit_tls_hint, is_loopback, trusting
 
 log = logging.getLogger("assistant.transport.imapconnection")
 
@@ -42,21 +41,22 @@ class ImapConnection:
     def __init__(self, settings: Settings, password: str, *, backoff: Backoff = Backoff(),
                  sleep: Callable[[float], None] = time.sleep, timeout: float = 60,
                  ssl_context: ssl.SSLContext | None = None):
-        self.host = settings["imap.host"]
-        self.port = int(settings["imap.port"])
-        self.security = settings["imap.security"]
-        self.username = settings["imap.username"]
+        self.host = settings.imap.host
+        self.port = int(settings.imap.port)
+        self.security = settings.imap.security
+        self.username = settings.imap.username
         self._password = password
         self._backoff = backoff
         self._sleep = sleep
         self._timeout = timeout
-        self._ssl_context = ssl_context or trusting("imap", settings["imap.ca_file"])
+        self._ssl_context = ssl_context or trusting("imap", settings.imap.ca_file)
         self._client: IMAPClient | None = None
         if self.security not in SECURITY_CHOICES:
             raise ConfigError(f"imap.security must be one of {', '.join(SECURITY_CHOICES)}, not {self.security!r}")
         # A password in clear text is only acceptable when it never leaves the machine.
-        if self.security == "none" and not _is_loopback(self.host):
-            raise ConfigError(f"imap.security = none is only allowed for loopback, not {self.host}")
+        if self.security == "none" and not is_loopback(self.host):
+            raise ConfigError(f"imap.security = none is only allowed for loopback "
+                              f"(localhost, 127.0.0.1, ::1), not {self.host}")
 
     def connect(self) -> None:
         """Open the connection and log in; raises MailboxUnavailable with a one-line reason."""
@@ -142,15 +142,6 @@ class ImapConnection:
         if self._client is not None:
             _shutdown(self._client)
         self._client = None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _shutdown(client: IMAPClient) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.transport.tls import implicit_tls_hint, trusting
+from assistant.transport.tls import implicit_tls_hint, is_loopback, trusting
 from assistant.daemon.leases import process_id
 from assistant.store.models import MailKind, OutboxMail, OutboxStatus
 from assistant.store.database import Store
@@ -92,8 +90,8 @@ def build(letter: Letter, settings: Settings, now: datetime) -> bytes:
     ("ждёт вас" arrives as "ждётвас"); email.header.Header keeps it.
     """
     message = _body(letter.text, letter.html)
-    support = settings["support.address"]
-    message["From"] = formataddr((one_line(letter.from_name or settings["support.name"]), support),
+    support = settings.support.address
+    message["From"] = formataddr((one_line(letter.from_name or settings.support.name), support),
                                  charset="utf-8")
     message["To"] = ", ".join(_address(a) for a in letter.to)
     if letter.cc:
@@ -181,7 +179,7 @@ class Outbox:
                 OutboxMail.automatic, OutboxMail.created_at >= since,
                 or_(OutboxMail.recipients == f"{local}@{domain}",
                     OutboxMail.recipients.like(tagged, escape="\\")))).all()
-            cap = self.settings["approval.auto_mail_per_sender_per_day"]
+            cap = self.settings.approval.auto_mail_per_sender_per_day
             if len(sent) >= cap:
                 return (f"{len(sent)} automatic mails went to the mailbox {local}@{domain} in the "
                         f"last day (cap {cap})")
@@ -317,7 +315,7 @@ class Outbox:
         with self.store.session() as session:
             row = session.get(OutboxMail, row_id)
         try:
-            refused = connection.sendmail(self.settings["support.address"],
+            refused = connection.sendmail(self.settings.support.address,
                                           row.recipients.split(","), row.raw)
         except (smtplib.SMTPException, OSError) as exc:
             self._failed(row_id, exc)
@@ -356,25 +354,26 @@ class Outbox:
         log.warning("outbox: SMTP unavailable (%s); %d mails wait", reason, waiting)
 
     def _connect(self) -> smtplib.SMTP:
-        host, port = self.settings["smtp.host"], self.settings["smtp.port"]
+        host, port = self.settings.smtp.host, self.settings.smtp.port
         if not host:
             raise MailboxUnavailable("no SMTP server configured ([smtp] host)")
-        security = self.settings["smtp.security"]
+        security = self.settings.smtp.security
         # A private authority is trusted for this connection only, never process-wide.
-        context = trusting("smtp", self.settings["smtp.ca_file"]) or ssl.create_default_context()
+        context = trusting("smtp", self.settings.smtp.ca_file) or ssl.create_default_context()
         try:
             if security == "ssl":
                 connection = smtplib.SMTP_SSL(host, port, timeout=60, context=context)
             else:
                 if security == "none" and not is_loopback(host):
-                    raise ConfigError("smtp.security = none is allowed only for loopback")
+                    raise ConfigError(f"smtp.security = none is allowed only for loopback "
+                                      f"(localhost, 127.0.0.1, ::1), not {host}")
                 connection = smtplib.SMTP(host, port, timeout=60)
                 if security == "starttls":
                     # Never fall back to plain text when STARTTLS fails: that would send the
                     # password and the clients' mail in the clear.
                     connection.starttls(context=context)
-            if self.settings["smtp.username"]:
-                connection.login(self.settings["smtp.username"], self.settings.secret("smtp"))
+            if self.settings.smtp.username:
+                connection.login(self.settings.smtp.username, self.settings.secret("smtp"))
             return connection
         except (smtplib.SMTPException, OSError) as exc:
             hint = implicit_tls_hint("smtp", security, host, port)
@@ -388,10 +387,3 @@ def _close(connection):
         except (smtplib.SMTPException, OSError):
             pass
     return None
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-    except (OSError, ValueError):
-        return False

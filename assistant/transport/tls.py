@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 
@@ -39,6 +40,29 @@ def speaks_tls(host: str, port: int, timeout: float = PROBE_SECONDS) -> bool:
             return True
     except (OSError, ssl.SSLError):
         return False
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` names this machine by its spelling alone: localhost, 127.x.x.x, ::1.
+
+    Asked before a password goes out in clear text (security = "none"). A name is never
+    looked up: the connection looks it up again, and a DNS answer that says loopback now
+    may say elsewhere then. Brackets around an IPv6 address are accepted, as in a URL.
+
+    >>> is_loopback("[::1]"), is_loopback("LOCALHOST"), is_loopback("mail.example.com")
+    (True, True, False)
+    """
+    name = host.strip().lower()
+    if name == "localhost":
+        return True
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)    # ::ffff:127.0.0.1 reaches 127.0.0.1
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def trusting(section: str, ca_file: str) -> ssl.SSLContext | None:

@@ -25,7 +25,7 @@ from assistant.store.models import (Acknowledgement, Draft, DraftStatus, Fate, M
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
 from assistant.replies.staff import StaffMail
-from assistant.tickets.conversation import Signatures, support_domain
+from assistant.tickets.conversation import Signatures
 from assistant.walk.passage import Outcome, Passage
 
 log = logging.getLogger("assistant.walk.bounces")
@@ -50,7 +50,7 @@ class Bounces:
         self.staff = staff
         self.signatures = signatures
         self.sla = sla
-        self.domain = support_domain(settings)
+        self.domain = settings.support.domain
 
     def __call__(self, passage: Passage) -> Outcome | None:
         """Settle a bounce of our letter (fate: system); None for anything else."""

@@ -28,7 +28,7 @@ class Keep:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
+        self.max_message_bytes = settings.storage.max_message_bytes
 
     def __call__(self, passage: Passage) -> Outcome | None:
         kept = passage.known.has_bytes(passage.session, passage.digest)
@@ -46,9 +46,9 @@ class Understand:
 
     def __init__(self, settings: Settings):
         self.own = settings.support_addresses
-        self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
-        self.max_attachment_bytes = int(settings["storage.max_attachment_mb"] * 2**20)
-        self.budget = settings["performance.message_budget_seconds"]
+        self.max_message_bytes = settings.storage.max_message_bytes
+        self.max_attachment_bytes = settings.storage.max_attachment_bytes
+        self.budget = settings.performance.message_budget_seconds
         self.dating = None      # import: (mail, now) -> the time the mail itself arrived
 
     def __call__(self, passage: Passage) -> Outcome | None:

@@ -91,7 +91,7 @@ class Walk:
             (name, make(parts)) for name, make in PIPELINE)
         self.after_commit = tuple(after_commit)
         self.acknowledge = True
-        self.max_message_bytes = int(settings["storage.max_message_mb"] * 2**20)
+        self.max_message_bytes = settings.storage.max_message_bytes
 
     def stage(self, name: str) -> Stage:
         return dict(self.stages)[name]

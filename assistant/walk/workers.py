@@ -51,7 +51,7 @@ class Understanding:
         """`triage` gives the process's own Triage, so reading in-process builds no second
         set of pipelines and rules beside the one the rest of the daemon uses."""
         self.settings = settings
-        self.workers = settings["performance.workers"] if workers is None else workers
+        self.workers = settings.performance.workers if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         self._local = None
         self._triage = triage
@@ -116,9 +116,9 @@ class _Reader:
         self.settings = settings
         self.triage = triage or Triage(settings, Pipelines())
         self.own = settings.support_addresses
-        self.max_attachment = int(settings["storage.max_attachment_mb"] * 2**20)
-        self.max_message = int(settings["storage.max_message_mb"] * 2**20)
-        self.budget = settings["performance.message_budget_seconds"]
+        self.max_attachment = settings.storage.max_attachment_bytes
+        self.max_message = settings.storage.max_message_bytes
+        self.budget = settings.performance.message_budget_seconds
 
     def read(self, raw: bytes, now: datetime) -> Understood:
         """The message understood, or the reason it could not be; never raises."""
@@ -141,8 +141,8 @@ class _Reader:
         if not mail.is_system:
             verdict = self.triage.assess(
                 mail.subject, mail.visible_text or mail.text, importance=mail.importance, now=now,
-                default_language=self.settings["support.language"],
-                tz=self.settings["support.timezone"])
+                default_language=self.settings.support.language,
+                tz=self.settings.support.timezone)
         return mail, verdict
 
 

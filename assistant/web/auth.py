@@ -81,7 +81,7 @@ async def ask_for_link(request: Request, tasks: BackgroundTasks):
     viewer = viewer_for(d.app.settings, email) if "@" in email else None
     if viewer is not None:
         tasks.add_task(_mail_link, d, viewer, language(request))
-    minutes = d.app.settings["web.link_minutes"]
+    minutes = d.app.settings.web.link_minutes
     return render(request, "signin_sent.html", minutes=minutes)
 
 
@@ -96,11 +96,11 @@ def _mail_link(d, viewer, lang: str) -> None:
     token = d.keeper.issue_link(viewer.email)
     lang = next((code for code in viewer.languages if code in i18n.LANGUAGES), lang)
     t = i18n.translator(lang)
-    link = f"{str(app.settings['web.base_url']).rstrip('/')}/signin/{token}"
-    domain = app.settings["support.address"].rpartition("@")[2] or "localhost"
+    link = f"{str(app.settings.web.base_url).rstrip('/')}/signin/{token}"
+    domain = app.settings.support.domain
     letter = Letter(to=(viewer.email,), subject=t("mail.signin.subject"),
                     text=t("mail.signin.body", name=viewer.name, link=link,
-                           minutes=app.settings["web.link_minutes"]),
+                           minutes=app.settings.web.link_minutes),
                     message_id=f"signin.{secrets.token_hex(8)}@{domain}",
                     from_name=app.settings.support_name(lang))
     outbox = app.outbox

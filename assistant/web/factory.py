@@ -30,9 +30,9 @@ def create_app(app) -> FastAPI:
     """The desk for an assembled `assistant.app.App` (its settings, store and clock)."""
     settings = app.settings
     ensure_tables(app.store)
-    https = str(settings["web.base_url"]).lower().startswith("https://")
-    keeper = Keeper(app.store, app.clock, int(settings["web.link_minutes"]),
-                    int(settings["web.session_hours"]))
+    https = str(settings.web.base_url).lower().startswith("https://")
+    keeper = Keeper(app.store, app.clock, settings.web.link_minutes,
+                    settings.web.session_hours)
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     web.state.desk = Desk(app=app, keeper=keeper, csrf=Csrf(_web_key(app)), env=make_env(),
                           https=https)

@@ -28,7 +28,7 @@ def _parsed(app, message: Message) -> intake.Incoming:
             raw = raw_bytes(session, app.settings, message.content_hash)
         except (KeyError, OSError) as exc:
             raise NotFound(f"the original of message {message.id} is not kept") from exc
-    limit = int(app.settings["storage.max_attachment_mb"] * 2**20)
+    limit = app.settings.storage.max_attachment_bytes
     return intake.parse(raw, own_addresses=app.settings.support_addresses,
                         max_attachment_bytes=limit)
 

@@ -20,7 +20,7 @@ WEEKS = 8
 def summary_page(request: Request):
     viewer = require(request, CONSULTANT, MANAGER)
     app = desk(request).app
-    lang, zone, now = language(request), app.settings["support.timezone"], app.clock()
+    lang, zone, now = language(request), app.settings.support.timezone, app.clock()
     words = TimeWords(lang, zone, now)
     names = {p.email: p.name for p in app.settings.consultants}
     checkpoints = app.checkpoints

@@ -108,7 +108,7 @@ def language(request: Request) -> str:
     viewer = current(request)
     if viewer is not None:
         return next((lang for lang in viewer.languages if lang in i18n.LANGUAGES), "ru")
-    fallback = desk(request).app.settings["support.language"]
+    fallback = desk(request).app.settings.support.language
     return fallback if fallback in i18n.LANGUAGES else "ru"
 
 
@@ -128,7 +128,7 @@ def render(request: Request, name: str, status: int = 200, **values) -> HTMLResp
     notice = _read_flash(request)
     page = d.env.get_template(name).render(
         t=i18n.translator(lang), lang=lang, viewer=current(request), csrf=d.csrf.token(binding(request)),
-        path=request.url.path, notice=notice, tz=d.app.settings["support.timezone"],
+        path=request.url.path, notice=notice, tz=d.app.settings.support.timezone,
         now=d.app.clock(), status=status, **values)
     response = HTMLResponse(page, status_code=status)
     if anon:

@@ -49,7 +49,7 @@ def viewer_for(settings: Settings, email: str) -> Viewer | None:
     email = email.strip().lower()
     consultant = next((p for p in settings.consultants if p.email == email), None)
     manager = next((p for p in settings.managers if p.email == email), None)
-    operator = email in {a.strip().lower() for a in settings["web.operators"]}
+    operator = email in settings.web.operator_addresses
     roles = set()
     if consultant:
         roles.add(CONSULTANT)
