@@ -27,10 +27,12 @@ from assistant.replies.review import Review
 from assistant.replies.staff import StaffMail
 from assistant.schedule.alerts import Alerts
 from assistant.schedule.jobs import Checkpoints
+from assistant.schedule.progress import ProgressReports
 from assistant.schedule.rhythm import Rhythm
 from assistant.schedule.summary import Summary
 from assistant.store.database import Store, open_store
-from assistant.store.models import MailKind, utcnow
+from assistant.store.models import utcnow
+from assistant.store.states import MailKind
 from assistant.tickets.access import OwnerRequest
 from assistant.tickets.assessment import Assessor
 from assistant.tickets.conversation import Signatures
@@ -174,9 +176,12 @@ class App:
     @cached_property
     def checkpoints(self) -> Checkpoints:
         rhythm = Rhythm(self.sla)
+        progress = ProgressReports(self.store, self.clock, timetable=self.timetable, rhythm=rhythm,
+                                   composer=self.composer, dispatcher=self.dispatcher,
+                                   review=self.review)
         return Checkpoints(
-            self.store, self.clock, sla=self.sla, timetable=self.timetable, composer=self.composer,
-            dispatcher=self.dispatcher, review=self.review, rhythm=rhythm,
+            self.store, self.clock, sla=self.sla, timetable=self.timetable, outbox=self.outbox,
+            progress=progress,
             summary=Summary(self.settings, self.timetable, rhythm, self.drafter.env),
             alerts=Alerts(self.settings, self.timetable, rhythm, self.sla, self.staff,
                           self.signatures))

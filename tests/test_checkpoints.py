@@ -64,7 +64,7 @@ def test_a_working_day_cadence_skips_weekends_and_the_new_year_holidays(tmp_path
     with app.store.session() as session:
         light = next(open_tickets(session))[0]
     # 31 December and 1–8 January are days off: one office hour on Wednesday, eight on 11 January.
-    assert local(app.checkpoints.next_checkpoint(light, reported)) == datetime(2027, 1, 11, 17, 0)
+    assert local(app.checkpoints.progress.next_checkpoint(light, reported)) == datetime(2027, 1, 11, 17, 0)
     # And after that letter nobody hears from us until then: holidays are not working time.
     with app.store.session() as session:
         session.get(Ticket, number).client_last_heard_at = reported
@@ -113,7 +113,7 @@ def test_a_report_tells_what_was_done_and_what_comes_next_but_not_internal_notes
     assert "бухгалтер" not in text
     # The next report starts from scratch: what was reported is not reported again.
     with app.store.session() as session:
-        assert app.checkpoints.news(session, number) == ([], [])
+        assert app.checkpoints.progress.news(session, number) == ([], [])
 
 
 def test_after_downtime_what_fell_due_goes_out_once(tmp_path, clock):

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.app import App
 from assistant.daemon.runner import Daemon
-from assistant.store.models import Fate
+from assistant.store.states import Fate
 from assistant.replies.notices import Notices
 from assistant.policy.triage import Triage
 from support import CONSULTANT, Clock, make_app, mail

@@ -178,3 +178,17 @@ def test_the_cycle_check_finds_a_cycle_when_there_is_one():
         assert _cycle_from("assistant.config") is not None
     finally:
         del GRAPH["assistant.errors"]["assistant.config"]
+
+
+def test_architecture_md_names_every_module_in_its_folder():
+    """ARCHITECTURE.md is the newcomer's map: a module missing from it is a street off the map."""
+    text = (PACKAGE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    tree = text[text.index("## The tree"):]
+    missing = []
+    for module, path in MODULES.items():
+        if path.name == "__init__.py" or module in ("assistant.__main__",):
+            continue
+        folder = path.parent.name + "/" if path.parent != PACKAGE else ""
+        if path.name not in tree or (folder and folder not in tree):
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert not missing, f"ARCHITECTURE.md does not list: {', '.join(missing)}"

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from assistant.store.models import (INCOMING_FATES, Acknowledgement, Client, Direction, Draft,
-                              DraftStatus, Fate, MailKind, Message, NoticeState, OutboxMail,
-                              OutboxStatus, PendingNotice, Promise, PromiseState, Quarantine,
-                              QuarantineKind, Ticket)
+from assistant.store.models import (Client, Draft, Message, OutboxMail, PendingNotice, Promise,
+                                    Quarantine, Ticket)
+from assistant.store.states import (INCOMING_FATES, Acknowledgement, Direction, DraftStatus, Fate,
+                                    MailKind, NoticeState, OutboxStatus, PromiseState,
+                                    QuarantineKind)
 from assistant.walk.passage import Outcome, Tally
 from support import MONDAY_10, make_app
 

@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from assistant.store import database as store_module
 from assistant.app import App
-from assistant.store.models import Fate, Setting, Ticket
+from assistant.store.models import Setting, Ticket
+from assistant.store.states import Fate
 from assistant.store.database import Store, open_store
 from support import Clock, mail, settings_in
 

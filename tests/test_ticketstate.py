@@ -18,7 +18,8 @@ from sqlmodel import select
 from assistant.cli import commands as cli
 from assistant.tickets import state as ticketstate
 from assistant.app import App
-from assistant.store.models import PRIORITIES, Client, Status, Ticket, TicketChange
+from assistant.store.models import Client, Ticket, TicketChange
+from assistant.store.states import PRIORITIES, Status
 from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
 from support import MONDAY_10, SUPPORT, Clock, mail, settings_in

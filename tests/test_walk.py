@@ -7,7 +7,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from assistant.store.models import Client, Fate, Message, Quarantine, RawMessage, Ticket
+from assistant.store.models import Client, Message, Quarantine, RawMessage, Ticket
+from assistant.store.states import Fate
 from support import SUPPORT, make_app, mail
 
 

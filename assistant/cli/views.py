@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from assistant.store.models import Direction
+from assistant.store.states import Direction
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

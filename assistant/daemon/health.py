@@ -9,8 +9,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
-from assistant.store.models import (Acknowledgement, Draft, DraftStatus, Lease, OutboxMail,
-                                   OutboxStatus, Quarantine, Setting, Ticket, utcnow)
+from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
+from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
 
 CONTACT = "contact:"                    # Setting key prefix the daemon writes (daemon.CONTACT)
 STALE_LETTER = timedelta(hours=1)       # a letter waiting longer than this is a problem

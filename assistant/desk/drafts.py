@@ -19,7 +19,8 @@ from assistant.store.database import Store
 from assistant.replies import approval
 from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected
-from assistant.store.models import Client, Draft, DraftStatus, Ticket
+from assistant.store.models import Client, Draft, Ticket
+from assistant.store.states import DraftStatus
 
 
 class Drafts:

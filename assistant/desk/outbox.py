@@ -11,8 +11,8 @@ from assistant.replies.pending import PendingNotices
 from assistant.store.database import Store
 
 from assistant.errors import NotFound, Rejected
-from assistant.store.models import (Acknowledgement, Client, MailKind, OutboxMail, OutboxStatus,
-                                   Ticket, TicketChange)
+from assistant.store.models import Client, OutboxMail, Ticket, TicketChange
+from assistant.store.states import Acknowledgement, MailKind, OutboxStatus
 
 ATTENTION = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED,
              OutboxStatus.SENDING)

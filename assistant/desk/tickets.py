@@ -18,9 +18,10 @@ from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
 from assistant.tickets import conversation
 from assistant.store.raw import raw_bytes
-from assistant.store.models import (OPEN_STATUSES, PRIORITIES, Acknowledgement, Attachment, Client,
-                                   Draft, DraftStatus, Fate, Message, Quarantine, QuarantineKind, Status,
-                                   Ticket, TicketChange)
+from assistant.store.models import (Attachment, Client, Draft, Message, Quarantine, Ticket,
+                                    TicketChange)
+from assistant.store.states import (OPEN_STATUSES, PRIORITIES, Acknowledgement, DraftStatus, Fate,
+                                    QuarantineKind, Status)
 from assistant.policy.severity import grades_of
 
 if TYPE_CHECKING:       # the walk loads the language pipelines, which listing never needs

@@ -22,7 +22,8 @@ from assistant.replies.dispatch import Dispatcher
 from assistant.replies.review import Review
 from assistant.store.database import Store
 from assistant.errors import AssistantError, crash_reason
-from assistant.store.models import Acknowledgement, DraftStatus, Fate, Ticket, TicketChange
+from assistant.store.models import Ticket, TicketChange
+from assistant.store.states import Acknowledgement, DraftStatus, Fate
 from assistant.tickets import state as ticketstate
 from assistant.walk.passage import Outcome, Passage
 

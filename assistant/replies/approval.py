@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected, Stale
-from assistant.store.models import Client, Draft, DraftStatus, Message, Status, Ticket, TicketChange
+from assistant.store.models import Client, Draft, Message, Ticket, TicketChange
+from assistant.store.states import DraftStatus, Status
 from assistant.transport.outbox import Letter
 from assistant.mail.verdict import Verdict, read_verdict  # noqa: F401  (approval.read_verdict)
 

@@ -11,7 +11,8 @@ from assistant.config import Settings
 from assistant.mail.quoting import own_words
 from assistant.policy.sla import SlaBook
 from assistant.replies.render import ReplyContext
-from assistant.store.models import Client, Direction, Fate, Message, Ticket
+from assistant.store.models import Client, Message, Ticket
+from assistant.store.states import Direction, Fate
 
 
 def context_for(session: Session, settings: Settings, sla: SlaBook, ticket: Ticket, now: datetime,

@@ -12,8 +12,8 @@ from assistant.config import Settings
 from assistant.replies import approval
 from assistant.replies.context import name_in
 from assistant.store.database import Store
-from assistant.store.models import (Direction, Draft, DraftStatus, Fate, MailKind, Message, OutboxMail,
-                                    OutboxStatus)
+from assistant.store.models import Draft, Message, OutboxMail
+from assistant.store.states import Direction, DraftStatus, Fate, MailKind, OutboxStatus
 from assistant.tickets import promises
 from assistant.tickets.conversation import Signatures
 from assistant.transport.outbox import AUTO_GENERATED, Outbox

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from assistant.replies import grammar
 from assistant.tickets.conversation import Signer
-from assistant.store.models import AlertSent, Client, MailKind, Ticket
+from assistant.store.models import AlertSent, Client, Ticket
+from assistant.store.states import MailKind
 from assistant.policy.severity import grades_of
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook

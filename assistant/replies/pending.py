@@ -17,7 +17,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant.store.models import MailKind, NoticeState, PendingNotice, Ticket
+from assistant.store.models import PendingNotice, Ticket
+from assistant.store.states import MailKind, NoticeState
 from assistant.store.database import Store
 
 log = logging.getLogger("assistant.replies.pending")

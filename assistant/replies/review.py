@@ -16,7 +16,8 @@ from assistant.replies import approval
 from assistant.replies.context import last_client_message
 from assistant.replies.dispatch import Dispatcher
 from assistant.replies.staff import StaffMail
-from assistant.store.models import Client, Draft, DraftStatus, MailKind, Ticket, TicketChange
+from assistant.store.models import Client, Draft, Ticket, TicketChange
+from assistant.store.states import DraftStatus, MailKind
 
 if TYPE_CHECKING:       # the mail parser is loaded where mail is read
     from assistant.mail.intake import Incoming

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from assistant.replies import grammar
 from assistant.tickets import promises
-from assistant.store.models import AlertSent, Draft, DraftStatus, MailKind, Promise
+from assistant.store.models import AlertSent, Draft, Promise
+from assistant.store.states import DraftStatus, MailKind
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable

@@ -1,4 +1,4 @@
-"""The schedule: progress reports to clients, manager summaries and alerts, due times from the database.
+"""What runs every minute: promises settled, progress reports, alerts, the manager summary.
 
 Nothing here trusts the scheduler's memory. Each minute `run_due` asks the database what
 is due at the clock's time: a ticket's next checkpoint follows from when the client last
@@ -20,22 +20,21 @@ from sqlmodel import Session, select
 
 from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
-from assistant.replies.compose import Composer
-from assistant.replies.dispatch import Dispatcher
-from assistant.replies.review import Review
 from assistant.schedule.alerts import Alerts
-from assistant.schedule.rhythm import OpenTicket, Rhythm, open_tickets
+from assistant.schedule.progress import ProgressReports
+from assistant.schedule.rhythm import open_tickets
 from assistant.schedule.summary import Summary
 from assistant.store.database import Store
-from assistant.store.models import Draft, DraftStatus, MailKind, ProgressCheckpoint, ScheduleRun, Ticket
-from assistant.tickets import promises, worklog
+from assistant.store.models import ScheduleRun
+from assistant.store.states import MailKind
+from assistant.tickets import promises
+from assistant.transport.outbox import Outbox
 
 log = logging.getLogger("assistant.schedule.jobs")
 
 EVERY_SECONDS = 60
 SUMMARY = "manager_summary"
 LOOK_BACK_DAYS = 14             # how far back a missed summary time is still worth sending
-QUARTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -52,18 +51,16 @@ class Checkpoints:
     """Built once by the App: `jobs()` for the daemon, `run_due()` for everything due now."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime], *, sla: SlaBook,
-                 timetable: Timetable, composer: Composer, dispatcher: Dispatcher,
-                 review: Review, summary: Summary, alerts: Alerts, rhythm: Rhythm):
+                 timetable: Timetable, outbox: Outbox, progress: ProgressReports,
+                 summary: Summary, alerts: Alerts):
         self.store = store
         self.clock = clock
         self.sla = sla
         self.timetable = timetable
-        self.composer = composer
-        self.dispatcher = dispatcher
-        self.review = review
+        self.outbox = outbox
+        self.progress = progress
         self.summary = summary
         self.alerts = alerts
-        self.rhythm = rhythm
 
     def jobs(self):
         """The daemon's jobs: each registers itself on the daemon's own Scheduler."""
@@ -91,100 +88,8 @@ class Checkpoints:
             done.missed = len(promises.settle(session, now))
 
     # -- progress reports -------------------------------------------------------------------
-    def due_reports(self, session: Session, now: datetime) -> list[tuple[OpenTicket, datetime]]:
-        """Open tickets whose checkpoint is near enough to write the report, with the checkpoint."""
-        upcoming = promises.owed_by_ticket(session, now - timedelta(days=LOOK_BACK_DAYS))
-        due = []
-        for page in open_tickets(session):
-            for ticket in page:
-                if ticket.status in self.timetable.quiet_statuses or ticket.untouched_history:
-                    continue
-                checkpoint = self.rhythm.checkpoint(ticket, upcoming.get(ticket.id))
-                earliest = max(checkpoint - self._ahead(ticket),
-                               ticket.last_contact + self.timetable.min_gap)
-                if now >= earliest:
-                    due.append((ticket, checkpoint))
-        return due
-
-    def _ahead(self, ticket: OpenTicket) -> timedelta:
-        # Never so early that reports come at half their cadence: a quarter of it at most.
-        return min(self.timetable.ahead(ticket.priority, ticket.critical),
-                   self.rhythm.cadence(ticket) / 4)
-
     def _reports(self, now: datetime, done: Done) -> None:
-        with self.store.session() as session:
-            due = self.due_reports(session, now)
-        for ticket, checkpoint in due:
-            try:
-                with self.store.session() as session:
-                    if self.write_report(session, ticket, checkpoint, now):
-                        done.reports.append(ticket.id)
-            except Exception:  # noqa: BLE001 - one ticket's trouble never holds up the rest
-                log.exception("checkpoints: %s: the progress report failed", ticket.tag)
-
-    def write_report(self, session: Session, ticket: OpenTicket, checkpoint: datetime,
-                     now: datetime) -> Draft | None:
-        """The progress report for one checkpoint, sent or put to the consultant; once only."""
-        if session.exec(select(ProgressCheckpoint.id).where(
-                ProgressCheckpoint.ticket_id == ticket.id,
-                ProgressCheckpoint.due == checkpoint)).first() is not None:
-            return None
-        row = session.get(Ticket, ticket.id)
-        entries = self._news(session, ticket.id)
-        mode = self.timetable.mode(ticket.priority, ticket.critical)
-        if any(e.source == "mail" for e in entries):
-            # Words that came by mail, however they were checked, reach a client only
-            # through a consultant's review.
-            mode = "approve"
-        draft = self.composer.draft(
-            session, row, "progress", now, automatic=mode == "auto",
-            extra={"done": [e.text for e in entries if e.kind == "done"],
-                   "next_steps": [e.text for e in entries if e.kind == "next"],
-                   # A client who never got a letter from us is not told "since our last email".
-                   "first_letter": row.client_last_heard_at is None,
-                   "next_contact_at": self.next_checkpoint(ticket, now, checkpoint)})
-        session.add(ProgressCheckpoint(ticket_id=ticket.id, due=checkpoint, draft_id=draft.id,
-                                       created_at=now))
-        if mode == "auto" and draft.findings == "[]":
-            self.dispatcher.send_on_its_own(session, draft, now, scheduled=True)
-            log.info("checkpoints: %s progress report %d %s on its own (checkpoint %s)",
-                     ticket.tag, draft.id, draft.status, checkpoint.isoformat())
-        else:
-            self.review.ask(session, draft, None, now)
-            log.info("checkpoints: %s progress report %d waits for %s", ticket.tag, draft.id,
-                     draft.consultant or "a consultant")
-        return draft
-
-    def news(self, session: Session, ticket_id: int) -> tuple[list[str], list[str]]:
-        """(done, next steps): visible work-log entries since the last progress report sent."""
-        entries = self._news(session, ticket_id)
-        return ([e.text for e in entries if e.kind == "done"],
-                [e.text for e in entries if e.kind == "next"])
-
-    def _news(self, session: Session, ticket_id: int) -> list:
-        last = session.exec(select(Draft.created_at).where(
-            Draft.ticket_id == ticket_id, Draft.situation == "progress", Draft.status == DraftStatus.SENT)
-            .order_by(Draft.created_at.desc())).first()
-        return worklog.entries_since(session, [ticket_id], last, visible_only=True).get(ticket_id, [])
-
-    def next_checkpoint(self, ticket: OpenTicket, now: datetime,
-                        served: datetime | None = None) -> datetime:
-        """The time the report promises: one cadence on, rounded down to a quarter hour, so
-        the letter names 16:45 rather than 16:52 and never a minute later than the cadence.
-
-        Rounding down never lands in the past, nor on the checkpoint this report `served`
-        (the next report would then wait for a checkpoint already done): with a cadence
-        shorter than the rounding, the time is rounded up to the next quarter hour instead.
-        """
-        floor = max(now, served) if served else now
-        moment = self.rhythm.after_cadence(ticket, now)
-        down = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
-        if down > floor:
-            return down
-        up = down + QUARTER
-        while up <= floor:
-            up += QUARTER
-        return up
+        done.reports = self.progress.write_due(now)
 
     # -- alerts -----------------------------------------------------------------------------
     def _alerts(self, now: datetime, done: Done) -> None:
@@ -234,7 +139,7 @@ class Checkpoints:
     def send_summary(self, session: Session, now: datetime, since: datetime | None) -> list:
         """Queue the summary for every group of readers; returns the outbox rows."""
         letters = self.summary.letters(session, now, since, self.next_slot(now))
-        return [self.dispatcher.outbox.queue(session, letter, kind=MailKind.SUMMARY) for letter in letters]
+        return [self.outbox.queue(session, letter, kind=MailKind.SUMMARY) for letter in letters]
 
     def last_summary_at(self, session: Session) -> datetime | None:
         run = session.get(ScheduleRun, SUMMARY)

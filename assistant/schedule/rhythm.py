@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from assistant.store.models import OPEN_STATUSES, Acknowledgement, Client, Ticket
+from assistant.store.models import Client, Ticket
+from assistant.store.states import OPEN_STATUSES, Acknowledgement
 from assistant.policy.sla import SlaBook
 
 ON_TRACK, AT_RISK, OVERDUE = "on_track", "at_risk", "overdue"

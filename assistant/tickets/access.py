@@ -17,7 +17,8 @@ from assistant.mail import quoting
 from assistant.replies import approval
 from assistant.tickets import conversation
 from assistant.tickets import state as ticketstate
-from assistant.store.models import Client, Fate, MailKind, Status, Ticket
+from assistant.store.models import Client, Ticket
+from assistant.store.states import Fate, MailKind, Status
 from assistant.replies.context import last_client_message
 from assistant.replies.staff import StaffMail
 from assistant.tickets.conversation import Signatures

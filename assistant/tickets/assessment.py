@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from assistant.tickets import state as ticketstate
 from assistant.config import Settings
-from assistant.store.models import (PRIORITIES, Client, Direction, Fate, Message, Status, Ticket,
-                                   TicketChange)
+from assistant.store.models import Client, Message, Ticket, TicketChange
+from assistant.store.states import PRIORITIES, Direction, Fate, Status
 from assistant.policy.sla import SlaBook
 
 if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it is needed

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from assistant.mail import authresults
 from assistant.config import Settings
 from assistant.tickets import state as ticketstate
-from assistant.store.models import Client, Message, Participant, Setting, Status, Ticket
+from assistant.store.models import Client, Message, Participant, Setting, Ticket
+from assistant.store.states import Status
 
 if TYPE_CHECKING:       # the mail parser is loaded where mail is read
     from assistant.mail.intake import Incoming

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from assistant.store.models import (OPEN_STATUSES, Draft, Promise, PromiseState, Ticket,
-                                   TicketChange, WorkLogEntry)
+from assistant.store.models import Draft, Promise, Ticket, TicketChange, WorkLogEntry
+from assistant.store.states import OPEN_STATUSES, PromiseState
 
 log = logging.getLogger("assistant.tickets.promises")
 

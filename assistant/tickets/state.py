@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant.store.models import Client, Status, Ticket, TicketChange
+from assistant.store.models import Client, Ticket, TicketChange
+from assistant.store.states import Status
 from assistant.policy.sla import SlaBook
 
 log = logging.getLogger("assistant.tickets.state")

@@ -23,7 +23,8 @@ from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
 from assistant.transport.tls import implicit_tls_hint, is_loopback, trusting
 from assistant.daemon.leases import process_id
-from assistant.store.models import MailKind, OutboxMail, OutboxStatus
+from assistant.store.models import OutboxMail
+from assistant.store.states import MailKind, OutboxStatus
 from assistant.store.database import Store
 
 log = logging.getLogger("assistant.transport.outbox")

@@ -19,9 +19,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.mail.intake import Incoming
-from assistant.store.models import (Acknowledgement, Draft, DraftStatus, Fate, MailKind,
-                                   OutboxMail, OutboxStatus, Promise, PromiseState, Ticket,
-                                   TicketChange)
+from assistant.store.models import Draft, OutboxMail, Promise, Ticket, TicketChange
+from assistant.store.states import (Acknowledgement, DraftStatus, Fate, MailKind, OutboxStatus,
+                                    PromiseState)
 from assistant.config import Settings
 from assistant.policy.sla import SlaBook
 from assistant.replies.staff import StaffMail

@@ -30,7 +30,8 @@ from assistant.tickets import conversation, promises
 from assistant.tickets import state as ticketstate
 from assistant.tickets.conversation import TAG, Signatures
 from assistant.mail.intake import Incoming
-from assistant.store.models import Client, Fate, Message, Participant, Status, Ticket, TicketChange
+from assistant.store.models import Client, Message, Participant, Ticket, TicketChange
+from assistant.store.states import Fate, Status
 from assistant.mail.verdict import without_sign_off
 from assistant.walk.passage import Outcome, Passage
 from assistant.tickets import worklog

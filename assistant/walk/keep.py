@@ -14,7 +14,8 @@ from assistant.config import Settings
 from assistant.errors import Unparseable
 from assistant.mail import intake
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, Quarantine, QuarantineKind
+from assistant.store.models import Quarantine
+from assistant.store.states import Fate, QuarantineKind
 from assistant.store.raw import keep_raw
 from assistant.walk.budget import cpu_budget
 from assistant.walk.passage import Outcome, Passage

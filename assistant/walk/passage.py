@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session, select
 
-from assistant.store.models import INCOMING_FATES, Fate, Message, RawMessage, Ticket
+from assistant.store.models import Message, RawMessage, Ticket
+from assistant.store.states import INCOMING_FATES, Fate
 from assistant.tickets.conversation import Match
 
 if TYPE_CHECKING:       # the workers bring the language pipelines; listing tickets does not

@@ -29,11 +29,12 @@ from assistant.replies.acknowledge import Acknowledge
 from assistant.replies.review import Review
 from assistant.replies.staff import StaffMail
 from assistant.store.database import Store
-from assistant.store.models import Fate, RawMessage, utcnow
+from assistant.store.models import RawMessage, utcnow
+from assistant.store.states import Fate
 from assistant.tickets.access import OwnerAnswer
 from assistant.tickets.assessment import Assessor
 from assistant.tickets.conversation import Signatures
-from assistant.walk.approvals import ApprovalByMail
+from assistant.walk.approval_mail import ApprovalByMail
 from assistant.walk.bounces import Bounces
 from assistant.walk.consultant_mail import ConsultantMail
 from assistant.store.raw import keep_raw

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from assistant.mail.intake import Incoming
-from assistant.store.models import Attachment, Direction, Fate, Message
+from assistant.store.models import Attachment, Message
+from assistant.store.states import Direction, Fate
 
 
 def record_message(session: Session, mail: Incoming, fate: Fate, ticket_id: int | None,

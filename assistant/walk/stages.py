@@ -8,7 +8,8 @@ import logging
 
 from assistant.config import Settings
 from assistant.mail.intake import Incoming
-from assistant.store.models import Fate, QuarantineKind, TicketChange
+from assistant.store.models import TicketChange
+from assistant.store.states import Fate, QuarantineKind
 from assistant.tickets import conversation
 from assistant.tickets.assessment import Assessor
 from assistant.tickets import state as ticketstate

@@ -23,7 +23,7 @@ from assistant.web import i18n
 from assistant.web.pages import (LANG_COOKIE, back_to, current, desk, form_checked, language,
                                  render)
 from assistant.web.people import CONSULTANT, MANAGER, viewer_for
-from assistant.store.models import MailKind
+from assistant.store.states import MailKind
 
 log = logging.getLogger("assistant.web.auth")
 router = APIRouter()

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request
 from assistant.replies.approval import DecisionKind
 from assistant.errors import Stale
 from assistant.replies.context import last_client_message
-from assistant.store.models import DraftStatus, Ticket
+from assistant.store.models import Ticket
+from assistant.store.states import DraftStatus
 from assistant.web.pages import back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, Viewer
 from assistant.web.queue import names

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from assistant.tickets import promises, worklog
 from assistant.cli.commands import situation_values
 from assistant.errors import NotFound
-from assistant.store.models import PRIORITIES, Attachment, Message, Status
+from assistant.store.models import Attachment, Message
+from assistant.store.states import PRIORITIES, Status
 from assistant.web import mailview
 from assistant.web.pages import Forbidden, back_to, desk, form_checked, render, require
 from assistant.web.people import CONSULTANT, MANAGER, Viewer

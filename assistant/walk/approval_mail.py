@@ -9,11 +9,11 @@ from assistant.errors import Rejected
 from assistant.mail.intake import Incoming
 from assistant.replies import approval
 from assistant.replies.review import Review
-from assistant.store.models import Fate
+from assistant.store.states import Fate
 from assistant.tickets import conversation
 from assistant.walk.passage import Outcome, Passage
 
-log = logging.getLogger("assistant.walk.approvals")
+log = logging.getLogger("assistant.walk.approval_mail")
 
 
 class ApprovalByMail:
@@ -39,7 +39,7 @@ class ApprovalByMail:
                            "an automatic reply to an approval request; not a verdict")
         why = forged or self._not_trusted(mail)
         if why:
-            log.warning("approvals: approval refused (%s) in %s", why, mail.message_id)
+            log.warning("approval_mail: approval refused (%s) in %s", why, mail.message_id)
             if draft is not None:
                 self.review.note_refusal(session, draft, mail.from_address, why, now)
             return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id if draft else None,
@@ -48,7 +48,7 @@ class ApprovalByMail:
             said = self.review.decide(session, draft, approval.read_verdict(mail.visible_text),
                                       mail.from_address, now)
         except Rejected as exc:
-            log.warning("approvals: approval refused (%s) in %s", exc, mail.message_id)
+            log.warning("approval_mail: approval refused (%s) in %s", exc, mail.message_id)
             self.review.note_refusal(session, draft, mail.from_address, str(exc), now)
             self.review.tell(session, draft, "approval_refused", now, reason=str(exc))
             return Outcome(Fate.SYSTEM, mail.message_id, draft.ticket_id, f"approval refused: {exc}")
