@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from collections.abc import Callable
 from datetime import datetime
@@ -23,15 +24,14 @@ from assistant.store.models import Client, Draft, Ticket
 from assistant.store.states import DraftStatus
 
 
+@dataclass(eq=False)
 class Drafts:
-    def __init__(self, store: Store, clock: Callable[[], datetime], settings: Settings,
-                 drafter: Drafter, composer: Composer, review: Review):
-        self.store = store
-        self.clock = clock
-        self.settings = settings
-        self.drafter = drafter
-        self.composer = composer
-        self.review = review
+    store: Store
+    clock: Callable[[], datetime]
+    settings: Settings
+    drafter: Drafter
+    composer: Composer
+    review: Review
 
     def rows(self, include_done: bool = False) -> list[dict]:
         with self.store.session() as session:

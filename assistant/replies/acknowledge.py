@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -39,17 +40,16 @@ class Acknowledge:
         return None
 
 
+@dataclass(eq=False)
 class Acknowledgements:
     """Writes the acknowledgements due; several daemons never write the same one."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime],
-                 composer: Composer, dispatcher: Dispatcher, review: Review):
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.composer = composer
-        self.dispatcher = dispatcher
-        self.review = review
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime]
+    composer: Composer
+    dispatcher: Dispatcher
+    review: Review
 
     def write_due(self, limit: int = 500) -> int:
         """Acknowledge new tickets, oldest first; returns how many were written."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
@@ -15,13 +16,13 @@ from assistant.store.models import Draft, Ticket
 from assistant.tickets import promises
 
 
+@dataclass(eq=False)
 class Composer:
     """Writes drafts; whether one goes out on its own or to a consultant is the caller's call."""
 
-    def __init__(self, settings: Settings, sla: SlaBook, drafter: Drafter):
-        self.settings = settings
-        self.sla = sla
-        self.drafter = drafter
+    settings: Settings
+    sla: SlaBook
+    drafter: Drafter
 
     def draft(self, session: Session, ticket: Ticket, situation: str, now: datetime,
               extra: dict | None = None, in_reply_to: str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
@@ -21,18 +22,19 @@ from assistant.transport.outbox import AUTO_GENERATED, Outbox
 log = logging.getLogger("assistant.replies.dispatch")
 
 
+@dataclass(eq=False)
 class Dispatcher:
     """The one way a client's letter leaves: `send` for an approved draft, `send_on_its_own`
     for one the rules let go without review, `after_sent` once the server took it."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime],
-                 outbox: Outbox, signatures: Signatures):
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.outbox = outbox
-        self.signatures = signatures
-        self.domain = settings.support.domain
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime]
+    outbox: Outbox
+    signatures: Signatures
+
+    def __post_init__(self):
+        self.domain = self.settings.support.domain
 
     def send_on_its_own(self, session: Session, draft: Draft, now: datetime, *,
                         scheduled: bool = False) -> OutboxMail:

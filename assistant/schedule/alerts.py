@@ -35,19 +35,20 @@ class Alert:
     promise_id: int | None = None
 
 
+@dataclass(eq=False)
 class Alerts:
     """Finds what needs a consultant now and tells each person once, in one mail."""
 
-    def __init__(self, settings: Settings, timetable: Timetable, rhythm: Rhythm, sla: SlaBook,
-                 staff: StaffMail, signatures: Signatures):
-        self.settings = settings
-        self.timetable = timetable
-        self.rhythm = rhythm
-        self.sla = sla
-        self.staff = staff
-        self.signatures = signatures
-        self.people = {p.email: p for p in settings.consultants}
-        self.domain = settings.support.domain
+    settings: Settings
+    timetable: Timetable
+    rhythm: Rhythm
+    sla: SlaBook
+    staff: StaffMail
+    signatures: Signatures
+
+    def __post_init__(self):
+        self.people = {p.email: p for p in self.settings.consultants}
+        self.domain = self.settings.support.domain
 
     def _owner(self, ticket: OpenTicket, someone: str | None = None) -> tuple[str, ...]:
         """The person an alert is for: whoever promised, else the ticket's consultant,

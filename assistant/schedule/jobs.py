@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
@@ -47,20 +47,19 @@ class Done:
     summaries: int = 0                                   # summary mails queued
 
 
+@dataclass(eq=False)
 class Checkpoints:
     """Built once by the App: `jobs()` for the daemon, `run_due()` for everything due now."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], *, sla: SlaBook,
-                 timetable: Timetable, outbox: Outbox, progress: ProgressReports,
-                 summary: Summary, alerts: Alerts):
-        self.store = store
-        self.clock = clock
-        self.sla = sla
-        self.timetable = timetable
-        self.outbox = outbox
-        self.progress = progress
-        self.summary = summary
-        self.alerts = alerts
+    store: Store
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    sla: SlaBook
+    timetable: Timetable
+    outbox: Outbox
+    progress: ProgressReports
+    summary: Summary
+    alerts: Alerts
 
     def jobs(self):
         """The daemon's jobs: each registers itself on the daemon's own Scheduler."""

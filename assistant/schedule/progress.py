@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -31,18 +32,18 @@ LOOK_BACK_DAYS = 14             # how far back a missed promise still calls for 
 QUARTER = timedelta(minutes=15)
 
 
+@dataclass(eq=False)
 class ProgressReports:
     """Finds the tickets whose checkpoint is near and writes each one's report."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], *, timetable: Timetable,
-                 rhythm: Rhythm, composer: Composer, dispatcher: Dispatcher, review: Review):
-        self.store = store
-        self.clock = clock
-        self.timetable = timetable
-        self.rhythm = rhythm
-        self.composer = composer
-        self.dispatcher = dispatcher
-        self.review = review
+    store: Store
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    timetable: Timetable
+    rhythm: Rhythm
+    composer: Composer
+    dispatcher: Dispatcher
+    review: Review
 
     def due_reports(self, session: Session, now: datetime) -> list[tuple[OpenTicket, datetime]]:
         """Open tickets whose checkpoint is near enough to write the report, with the checkpoint."""
