@@ -21,7 +21,7 @@ from assistant.replies.compose import Composer
 from assistant.replies.context import last_client_message
 from assistant.replies.dispatch import Dispatcher
 from assistant.replies.review import Review
-from assistant.store.database import Store
+from assistant.store.database import Store, claim_due, in_savepoint
 from assistant.errors import AssistantError, crash_reason
 from assistant.store.models import Ticket, TicketChange
 from assistant.store.states import Acknowledgement, DraftStatus, Fate
@@ -55,28 +55,21 @@ class Acknowledgements:
         """Acknowledge new tickets, oldest first; returns how many were written."""
         done = 0
         with self.store.session() as session:
-            # Locked and skipped by other daemons until this commits (PostgreSQL): each
-            # new ticket is acknowledged by exactly one of them.
-            due = session.exec(select(Ticket).where(Ticket.acknowledgement == Acknowledgement.DUE)
-                               .order_by(Ticket.id).limit(limit)
-                               .with_for_update(skip_locked=True)).all()
-            for ticket in due:
-                savepoint = session.begin_nested()
-                try:
-                    ticket.acknowledgement = self._acknowledge(session, ticket, self.clock())
-                    savepoint.commit()
+            query = select(Ticket).where(Ticket.acknowledgement == Acknowledgement.DUE).order_by(Ticket.id)
+            for ticket in claim_due(session, query, limit):
+                failed = in_savepoint(session, lambda: self._acknowledge(session, ticket, self.clock()))
+                if failed is None:
                     done += 1
-                except Exception as exc:  # noqa: BLE001 - one ticket's letter never stops the others
-                    savepoint.rollback()
-                    log.exception("acknowledge: no acknowledgement for %s", ticket.tag)
-                    # Shown by `outbox list` and `status`; `tickets acknowledge N` retries it.
-                    ticket.acknowledgement = Acknowledgement.FAILED
-                    session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
-                                             old=Acknowledgement.DUE, new=Acknowledgement.FAILED,
-                                             why=_why_not_written(exc), at=self.clock()))
+                    continue
+                log.error("acknowledge: no acknowledgement for %s", ticket.tag, exc_info=failed)
+                # Shown by `outbox list` and `status`; `tickets acknowledge N` retries it.
+                ticket.acknowledgement = Acknowledgement.FAILED
+                session.add(TicketChange(ticket_id=ticket.id, field="acknowledgement",
+                                         old=Acknowledgement.DUE, new=Acknowledgement.FAILED,
+                                         why=_why_not_written(failed), at=self.clock()))
         return done
 
-    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> Acknowledgement:
+    def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> None:
         ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
@@ -86,9 +79,11 @@ class Acknowledgements:
                                     in_reply_to=first.message_id if first else None, automatic=auto)
         if auto and draft.findings == "[]":
             self.dispatcher.send_on_its_own(session, draft, now)
-            return Acknowledgement.BLOCKED if draft.status == DraftStatus.BLOCKED else Acknowledgement.SENT
+            ticket.acknowledgement = Acknowledgement.BLOCKED if draft.status == DraftStatus.BLOCKED \
+                else Acknowledgement.SENT
+            return
         self.review.ask(session, draft, None, now)
-        return Acknowledgement.DRAFTED
+        ticket.acknowledgement = Acknowledgement.DRAFTED
 
 
 def _why_not_written(exc: Exception) -> str:

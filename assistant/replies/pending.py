@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from assistant.store.models import PendingNotice, Ticket
 from assistant.store.states import MailKind, NoticeState
-from assistant.store.database import Store
+from assistant.store.database import Store, claim_due, in_savepoint
 
 log = logging.getLogger("assistant.replies.pending")
 
@@ -49,31 +49,26 @@ class PendingNotices:
         written = 0
         with self.store.session() as session:
             # Several daemons on PostgreSQL: each notice is written by whoever locks it first.
-            due = session.exec(select(PendingNotice).where(PendingNotice.state == NoticeState.DUE)
-                               .order_by(PendingNotice.id).limit(limit)
-                               .with_for_update(skip_locked=True)).all()
-            for notice in due:
+            query = select(PendingNotice).where(PendingNotice.state == NoticeState.DUE) \
+                .order_by(PendingNotice.id)
+            for notice in claim_due(session, query, limit):
                 written += self._write(session, notice)
         return written
 
     def _write(self, session: Session, notice: PendingNotice) -> bool:
         now = self.clock()
-        savepoint = session.begin_nested()
-        try:
-            ticket = session.get(Ticket, notice.ticket_id)
-            self.writers[notice.kind](session, ticket, notice.detail, now)
-            savepoint.commit()
-        except Exception as exc:  # noqa: BLE001 - one letter's failure never stops the others
-            savepoint.rollback()
-            notice.attempts += 1
-            notice.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-            if notice.attempts >= MAX_ATTEMPTS:
-                notice.state, notice.done_at = NoticeState.FAILED, now
-            log.exception("pending: the %s for ticket #%d could not be written (attempt %d)",
-                          notice.kind, notice.ticket_id, notice.attempts)
-            return False
-        notice.state, notice.done_at = NoticeState.WRITTEN, now
-        return True
+        failed = in_savepoint(session, lambda: self.writers[notice.kind](
+            session, session.get(Ticket, notice.ticket_id), notice.detail, now))
+        if failed is None:
+            notice.state, notice.done_at = NoticeState.WRITTEN, now
+            return True
+        notice.attempts += 1
+        notice.last_error = f"{type(failed).__name__}: {failed}".splitlines()[0][:500]
+        if notice.attempts >= MAX_ATTEMPTS:
+            notice.state, notice.done_at = NoticeState.FAILED, now
+        log.error("pending: the %s for ticket #%d could not be written (attempt %d)",
+                  notice.kind, notice.ticket_id, notice.attempts, exc_info=failed)
+        return False
 
     def failed(self) -> list[PendingNotice]:
         """Notices that could not be written, for the operator."""

@@ -94,6 +94,28 @@ class Store:
         self.engine.dispose()
 
 
+def claim_due(session: Session, query, limit: int) -> list:
+    """The first `limit` rows of `query`, locked until the session commits.
+
+    Rows another daemon has locked are skipped (PostgreSQL's FOR UPDATE SKIP LOCKED), so
+    each row due is handled by exactly one of several daemons; SQLite runs one daemon.
+    """
+    return list(session.exec(query.limit(limit).with_for_update(skip_locked=True)).all())
+
+
+def in_savepoint(session: Session, work: Callable[[], object]) -> Exception | None:
+    """Run `work` in a savepoint; a failure is rolled back and returned, never raised, so
+    one row's trouble never stops the others. None when it went through."""
+    savepoint = session.begin_nested()
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - handed back for the caller to record
+        savepoint.rollback()
+        return exc
+    savepoint.commit()
+    return None
+
+
 def open_store(url: str) -> Store:
     """The store at `url`, migrated; a ConfigError with one line when it cannot be opened."""
     try:
