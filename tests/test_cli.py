@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from support import mail
+from assistant.app import App
+from assistant.cli import commands as cli
+from support import MONDAY_10, Clock, mail, make_app
 
 CONTRACT_PARSE_KEYS = {"file", "message_id", "from", "subject", "language", "priority", "critical",
                        "priority_reasons", "visible_text", "auto_reply", "bounce", "attachments"}
@@ -127,3 +129,24 @@ def test_check_tone_json_lists_findings_with_kind_and_span(tmp_path):
     for f in findings:
         assert text[f["start"]:f["end"]] == f["text"]
         assert {"rule", "suggestion"} <= f.keys()
+
+
+def test_a_command_runs_at_the_time_and_with_the_parts_a_caller_gives(tmp_path):
+    """`cli.main` takes its clock and its App factory from the caller: a change made by
+    `tickets set` is stamped with the caller's time, on the App the caller can look into."""
+    clock = Clock(MONDAY_10)
+    made = []
+    config = tmp_path / "assistant.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "assistant.db"}"\n', encoding="utf-8")
+    number = make_app(tmp_path).walk.process(mail(subject="Не проходит оплата")).ticket_id
+
+    def factory(settings, given_clock):
+        made.append(App(settings, clock=given_clock))
+        return made[-1]
+
+    assert cli.main(["--config", str(config), "tickets", "set", str(number), "category=billing",
+                     "--why", "счёт"], clock=clock, make_app=factory) == 0
+    assert len(made) == 1 and made[0].clock is clock
+    history = made[0].ticket_detail(number)["history"]
+    assert [(h["field"], h["new"], h["at"]) for h in history if h["field"] == "category"] == [
+        ("category", "billing", MONDAY_10.isoformat())]

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from assistant import config
+from assistant.config import Settings
 from assistant.cli import logformat, views
 from assistant.cli.parser import build_parser
 from assistant.app import App
@@ -27,9 +28,18 @@ from assistant.transport import files as sources
 log = logging.getLogger("assistant.cli.commands")
 
 
-def main(argv: list[str] | None = None, *,
-         clock: Callable[[], datetime] = utcnow) -> int:
-    """Run one command; `clock` is where every "now" of the run comes from (tests pass theirs)."""
+# Builds the assembled assistant for one command from its settings and clock.
+AppFactory = Callable[[Settings, Callable[[], datetime]], App]
+
+
+def main(argv: list[str] | None = None, *, clock: Callable[[], datetime] = utcnow,
+         make_app: AppFactory = App) -> int:
+    """Run one command; returns its exit status.
+
+    `clock` is where every "now" of the run comes from, and `make_app` builds the parts
+    from the settings: a test passes a fixed clock, or a factory that hands back an App it
+    keeps, to run a command at a known time and look at what it did.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logformat.configure(logging.WARNING - 10 * min(args.verbose, 2) if args.command != "run"
@@ -38,7 +48,7 @@ def main(argv: list[str] | None = None, *,
         path = config.locate(args.config)
         if args.command == "init" and path is not None and not path.exists():
             path = None       # init is what writes it
-        return COMMANDS[args.command](App(config.load(path), clock=clock), args)
+        return COMMANDS[args.command](make_app(config.load(path), clock), args)
     except (Rejected, NotFound, ConfigError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 1
