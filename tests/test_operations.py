@@ -237,7 +237,7 @@ def test_status_shows_mailbox_contact_queues_the_oldest_unsent_letter_and_leases
                 break
             time.sleep(0.2)
         names = {lease["name"] for lease in found.leases if lease["live"]}
-        assert f"mailbox:{mail_user}@{dovecot.host}" in names and f"process:{daemon.leases.holder}" in names
+        assert f"mailbox:{mail_user}@{dovecot.host}/INBOX" in names and f"process:{daemon.leases.holder}" in names
         assert found.queues["outbox_queued"] == 1 and "Connection refused" in found.oldest_unsent["error"]
         assert found.problems == []
     finally:
