@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
+from assistant.replies import oncall
 from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
 from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
 
@@ -53,6 +54,8 @@ def check(app) -> Health:
             leases=[_lease(row, utcnow()) for row in session.exec(select(Lease).order_by(Lease.name))])
         unacknowledged = session.exec(select(Ticket.id).where(
             Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
+        alert = oncall.unwritten(session)
+    health.queues["alerts_unwritten"] = len(alert["tickets"]) if alert else 0
     if mailbox:
         live = {lease["name"]: lease["holder"] for lease in health.leases if lease["live"]}
         health.folders = {folder: live.get(mailbox_lease(settings, folder))
@@ -60,6 +63,10 @@ def check(app) -> Health:
     health.problems = _problems(health, now)
     if unacknowledged:
         health.problems.append(_not_acknowledged(unacknowledged))
+    if alert:
+        shown = ", ".join(f"#{number}" for number in alert["tickets"][:10])
+        health.problems.append(f"the on-call alert of {shown} could not be written "
+                               f"({alert['attempts']} tries): {alert['error']} (`assistant outbox` lists it)")
     return health
 
 
