@@ -201,11 +201,12 @@ def test_a_fresh_install_sends_no_summary_for_a_time_that_passed_before_it(tmp_p
 
 # -- health and logs ----------------------------------------------------------------------------
 
-def test_commands_that_need_no_language_pipeline_never_load_it(tmp_path):
+def test_commands_that_need_no_language_pipeline_never_load_it_nor_the_servers_parts(tmp_path):
     config = config_file(tmp_path)
     for command in (["tickets"], ["outbox"], ["status"], ["quarantine", "list"]):
         probe = ("import sys; from assistant import cli; cli.main(['--config', sys.argv[1], *sys.argv[2:]]);"
-                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk.pipeline', 'assistant.mail.intake')))")
+                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk.pipeline', 'assistant.mail.intake',"
+                 "'pymorphy3', 'fastapi', 'uvicorn', 'schedule', 'imapclient', 'aiosmtpd')))")
         out = subprocess.run([sys.executable, "-c", probe, config, *command], capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": ROOT}, timeout=60).stdout
         assert out.strip().splitlines()[-1] == "[]", command
