@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,11 +201,12 @@ def test_a_fresh_install_sends_no_summary_for_a_time_that_passed_before_it(tmp_p
 
 # -- health and logs ----------------------------------------------------------------------------
 
-def test_commands_that_need_no_language_pipeline_never_load_it(tmp_path):
+def test_commands_that_need_no_language_pipeline_never_load_it_nor_the_servers_parts(tmp_path):
     config = config_file(tmp_path)
     for command in (["tickets"], ["outbox"], ["status"], ["quarantine", "list"]):
         probe = ("import sys; from assistant import cli; cli.main(['--config', sys.argv[1], *sys.argv[2:]]);"
-                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk.pipeline', 'assistant.mail.intake')))")
+                 "print(sorted(m for m in sys.modules if m in ('spacy', 'assistant.walk.pipeline', 'assistant.mail.intake',"
+                 "'pymorphy3', 'fastapi', 'uvicorn', 'schedule', 'imapclient', 'aiosmtpd')))")
         out = subprocess.run([sys.executable, "-c", probe, config, *command], capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": ROOT}, timeout=60).stdout
         assert out.strip().splitlines()[-1] == "[]", command
@@ -237,7 +239,7 @@ def test_status_shows_mailbox_contact_queues_the_oldest_unsent_letter_and_leases
                 break
             time.sleep(0.2)
         names = {lease["name"] for lease in found.leases if lease["live"]}
-        assert f"mailbox:{mail_user}@{dovecot.host}" in names and f"process:{daemon.leases.holder}" in names
+        assert f"mailbox:{mail_user}@{dovecot.host}/INBOX" in names and f"process:{daemon.leases.holder}" in names
         assert found.queues["outbox_queued"] == 1 and "Connection refused" in found.oldest_unsent["error"]
         assert found.problems == []
     finally:
@@ -278,3 +280,59 @@ def test_a_dead_daemons_lease_is_taken_over_once_it_expires(tmp_path):
     clock.advance(seconds=2)                   # the first stopped renewing 31 s ago
     assert second.take("mailbox:x")
     assert first.renew() == ["mailbox:x"] and first.held == set()
+
+
+# -- an on-call alert that cannot be written -------------------------------------------------------
+
+def test_an_on_call_alert_that_keeps_failing_shows_in_outbox_list_and_status(tmp_path, capsys):
+    templates = tmp_path / "templates"
+    shutil.copytree(settings_in(tmp_path / "stock").templates_dir, templates)
+    kept = {path: path.read_text(encoding="utf-8") for path in templates.glob("notices/*/critical_alert.txt.j2")}
+    for path in kept:
+        path.write_text("Subject: {{ ticket.no_such_field.deeper }}\n\n", encoding="utf-8")
+    config = config_file(tmp_path, f'[paths]\ntemplates = "{templates}"',
+                         '[support]\naddress = "support@example.com"')
+    clock = Clock()
+    app = App(settings_in(tmp_path, database__url=f"sqlite:///{tmp_path / 'a.db'}",
+                          paths__templates=str(templates)), clock=clock)
+    ticket = app.walk.process(mail(subject="Остановилась отгрузка", msgid="fire@romashka.example",
+                                   body="Срочно! Склад стоит, вся работа остановилась.")).ticket_id
+    for _round in range(3):
+        app.write_letters_due()
+
+    assert cli.main(["--config", config, "outbox", "list", "--json"], clock=clock) == 0
+    [alert] = [row for row in json.loads(capsys.readouterr().out)["outbox"] if row["kind"] == "alert"]
+    assert alert["status"] == "not written" and alert["ticket"] == ticket and alert["attempts"] == 3
+    assert "notices/ru/critical_alert.txt.j2" in alert["error"] and "undefined" in alert["error"]
+    assert cli.main(["--config", config, "outbox", "list"], clock=clock) == 0
+    assert "not written" in capsys.readouterr().out
+    assert cli.main(["--config", config, "status", "--json"], clock=clock) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert found["queues"]["alerts_unwritten"] == 1
+    assert any(f"on-call alert of #{ticket} could not be written (3 tries)" in p for p in found["problems"])
+
+    for path, text in kept.items():             # the operator fixes the template
+        path.write_text(text, encoding="utf-8")
+    fixed = App(app.settings, clock=clock)      # and the daemon starts again
+    fixed.write_letters_due()
+    assert cli.main(["--config", config, "outbox", "list", "--json"], clock=clock) == 0
+    assert [row["status"] for row in json.loads(capsys.readouterr().out)["outbox"]
+            if row["kind"] == "alert"] == ["queued"]
+    assert cli.main(["--config", config, "status", "--json"], clock=clock) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["queues"]["alerts_unwritten"] == 0
+
+
+def test_status_gives_the_last_mailbox_contact_on_the_assistants_clock(tmp_path, dovecot, mail_user,
+                                                                        settings_for):
+    clock = Clock()                              # a fixed day, far from the machine's date
+    settings = settings_for(dovecot, mail_user, database__url=f"sqlite:///{tmp_path / 'a.db'}",
+                            storage__data_dir=str(tmp_path / "data"), support__address=mail_user)
+    app = App(replace(settings, consultants=(CONSULTANT,), base_dir=tmp_path), clock=clock)
+    daemon = Daemon(app)
+    daemon.leases.take(daemon.leases.presence)
+    try:
+        daemon.step()
+    finally:
+        daemon._close_inbox()
+    assert health.check(app).last_contact == clock()
+    assert f"last contact {clock().isoformat(timespec='seconds')}" in health.text(health.check(app))

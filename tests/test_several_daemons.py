@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import os
 import secrets
 import signal
@@ -46,7 +47,7 @@ def wait_until(check, timeout: float, step: float = 0.3) -> bool:
     return check()
 
 
-def write_config(path: Path, url: str, dovecot, user: str, sink) -> None:
+def write_config(path: Path, url: str, dovecot, user: str, sink, folders=("INBOX",)) -> None:
     secret = path.parent / "imap-password"
     secret.write_text(dovecot.password(user), encoding="utf-8")
     path.write_text(f"""[database]
@@ -61,6 +62,7 @@ username = "{user}"
 password_file = "{secret}"
 poll_seconds = 1
 batch = 25
+folders = {json.dumps(list(folders))}
 [smtp]
 host = "{sink.host}"
 port = {sink.port}
@@ -111,7 +113,7 @@ def test_two_daemons_one_killed_mid_batch_every_mail_once_every_letter_once(
         write_config(config, url, dovecot, mail_user, sink)
         settings = load(config)
         app = App(replace(settings, managers=(MANAGER,)), clock=Clock(BEFORE_SUMMARY))
-        mailbox = f"mailbox:{mail_user}@{dovecot.host}"
+        mailbox = f"mailbox:{mail_user}@{dovecot.host}/INBOX"
         daemons = [start_daemon(config, tmp_path / f"daemon{n}.log") for n in range(2)]
         try:
             # Kill whichever daemon reads the mailbox once it is well into the mail.

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
+from assistant.replies import oncall
 from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
 from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
 
@@ -25,18 +26,24 @@ class Health:
     queues: dict[str, int]
     oldest_unsent: dict | None
     leases: list[dict]
+    folders: dict[str, str | None] = field(default_factory=dict)   # folder -> its reader
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"healthy": not self.problems, "problems": self.problems,
                 "mailbox": self.mailbox,
                 "last_contact": self.last_contact.isoformat() if self.last_contact else None,
-                "queues": self.queues, "oldest_unsent": self.oldest_unsent, "leases": self.leases}
+                "queues": self.queues, "oldest_unsent": self.oldest_unsent, "leases": self.leases,
+                "folders": self.folders}
 
 
 def check(app) -> Health:
-    """Read the health from the database; needs no mail server and no language pipeline."""
-    settings, now = app.settings, utcnow()
+    """Read the health from the database; needs no mail server and no language pipeline.
+
+    Letters' ages are measured on the assistant's clock; leases on the machine's, as the
+    daemons that renew them do (assistant.daemon.leases).
+    """
+    settings, now = app.settings, app.clock()
     mailbox = mailbox_lease(settings) if settings.imap.host else None
     with app.store.session() as session:
         contact = session.get(Setting, CONTACT + mailbox) if mailbox else None
@@ -44,12 +51,22 @@ def check(app) -> Health:
             mailbox=mailbox.removeprefix("mailbox:") if mailbox else None,
             last_contact=datetime.fromisoformat(contact.value) if contact and contact.value else None,
             queues=_queues(session), oldest_unsent=_oldest(session, now),
-            leases=[_lease(row, now) for row in session.exec(select(Lease).order_by(Lease.name))])
+            leases=[_lease(row, utcnow()) for row in session.exec(select(Lease).order_by(Lease.name))])
         unacknowledged = session.exec(select(Ticket.id).where(
             Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
-    health.problems = _problems(health, mailbox, now)
+        alert = oncall.unwritten(session)
+    health.queues["alerts_unwritten"] = len(alert["tickets"]) if alert else 0
+    if mailbox:
+        live = {lease["name"]: lease["holder"] for lease in health.leases if lease["live"]}
+        health.folders = {folder: live.get(mailbox_lease(settings, folder))
+                          for folder in settings.imap.folders}
+    health.problems = _problems(health, now)
     if unacknowledged:
         health.problems.append(_not_acknowledged(unacknowledged))
+    if alert:
+        shown = ", ".join(f"#{number}" for number in alert["tickets"][:10])
+        health.problems.append(f"the on-call alert of {shown} could not be written "
+                               f"({alert['attempts']} tries): {alert['error']} (`assistant outbox` lists it)")
     return health
 
 
@@ -86,13 +103,14 @@ def _lease(row: Lease, now: datetime) -> dict:
             "live": row.expires_at >= now}
 
 
-def _problems(health: Health, mailbox: str | None, now: datetime) -> list[str]:
+def _problems(health: Health, now: datetime) -> list[str]:
     problems = []
     live = {lease["name"] for lease in health.leases if lease["live"]}
+    unread = [folder for folder, reader in health.folders.items() if reader is None]
     if not any(name.startswith(PROCESS_PREFIX) for name in live):
         problems.append("no daemon is running")
-    elif mailbox and mailbox not in live:
-        problems.append("no daemon reads the mailbox")
+    elif unread:
+        problems.append(f"no daemon reads {', '.join(unread)}")
     oldest = health.oldest_unsent
     if oldest and oldest["waiting_seconds"] > STALE_LETTER.total_seconds():
         why = f": {oldest['error']}" if oldest["error"] else ""
@@ -117,6 +135,8 @@ def text(health: Health) -> str:
     lines += [f"  problem: {problem}" for problem in health.problems]
     if health.mailbox:
         lines.append(f"mailbox {health.mailbox}: last contact {contact}")
+        lines += [f"  folder {folder}: " + (f"read by {reader}" if reader else "read by no daemon")
+                  for folder, reader in health.folders.items()]
     lines.append("queues: " + ", ".join(f"{name.replace('_', ' ')} {count}"
                                         for name, count in health.queues.items()))
     oldest = health.oldest_unsent

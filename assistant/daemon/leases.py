@@ -1,7 +1,7 @@
 """Who does what when several daemons share one database: leases with a heartbeat, and a
 file lock that keeps a second daemon off a SQLite file.
 
-A lease is a row naming a piece of work (`mailbox:<account>`, `schedule`) and the process
+A lease is a row naming a piece of work (`mailbox:<account>/<folder>`, `schedule`) and the process
 holding it until `expires_at`. Taking one is a single conditional UPDATE (or an INSERT
 when the row is new), so two daemons asking at once never both get it, on SQLite or
 PostgreSQL. The holder renews its leases every third of their length from a heartbeat
@@ -22,7 +22,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -52,9 +52,14 @@ def process_id() -> str:
     return _identity[1]
 
 
-def mailbox_lease(settings) -> str:
-    """The lease of reading a mailbox, e.g. "mailbox:support@example.com@imap.example.com"."""
-    return f"mailbox:{settings.imap.username}@{settings.imap.host}"
+def mailbox_lease(settings, folder: str | None = None) -> str:
+    """The lease of reading one folder, e.g. "mailbox:support@example.com@imap.example.com/INBOX".
+
+    Each folder of `imap.folders` has its own, so several daemons can share the reading.
+    Without a folder: the mailbox's own name, under which its last contact is kept.
+    """
+    account = f"mailbox:{settings.imap.username}@{settings.imap.host}"
+    return account if folder is None else f"{account}/{folder}"
 
 
 class Leases:
@@ -104,6 +109,27 @@ class Leases:
             return True
         except IntegrityError:     # another daemon holds it (or took it a moment ago)
             return False
+
+    def share(self, names: Sequence[str]) -> list[str]:
+        """Take this process's fair part of `names`, work any daemon may do but one at a time.
+
+        With n daemons alive each holds at most ceil(len(names) / n): one holding more
+        gives the rest back, so a daemon that has just started gets its part on its next
+        round, and one that has died is no longer counted once its presence lease expires.
+        Returns the names held now, in the order given.
+        """
+        part = -(-len(names) // max(1, len(self.alive() | {self.holder})))
+        held = [name for name in names if name in self.held and self.take(name)]
+        for name in held[part:]:
+            log.info("leases: giving %s back for another daemon to take", name)
+            self.release(name)
+        held = held[:part]
+        for name in names:
+            if len(held) >= part:
+                break
+            if name not in held and self.take(name):
+                held.append(name)
+        return [name for name in names if name in held]
 
     def renew(self) -> list[str]:
         """Renew every lease held; returns the names lost to another daemon meanwhile."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import schedule
 from sqlmodel import select
@@ -13,7 +13,7 @@ from sqlmodel import select
 from assistant.errors import BatchIncomplete, MailboxUnavailable
 from assistant.daemon.health import CONTACT
 from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
-from assistant.store.models import MailboxCursor, OutboxMail, Setting, utcnow
+from assistant.store.models import MailboxCursor, OutboxMail, Setting
 from assistant.transport.fetched import Cursor
 from assistant.transport.imap import Inbox
 from assistant.walk.passage import Tally
@@ -28,10 +28,11 @@ ACKNOWLEDGE_ROUND = 20
 class Daemon:
     """Wires the stages on its own `schedule.Scheduler` (never the library's global one).
 
-    Several daemons may share one PostgreSQL database: each takes the mailbox and the
-    schedule only under a lease (assistant.daemon.leases), and claims outgoing mail row by row,
-    so whatever runs where, each message is read once, each letter goes once and each
-    scheduled slot runs once. On SQLite a second daemon refuses to start.
+    Several daemons may share one PostgreSQL database: each reads a folder of the mailbox
+    and runs the schedule only under a lease (assistant.daemon.leases), sharing the folders
+    out between the daemons alive, and claims outgoing mail row by row, so whatever runs
+    where, each message is read once, each letter goes once and each scheduled slot runs
+    once. On SQLite a second daemon refuses to start.
     """
 
     def __init__(self, app, *, inbox_factory: Callable | None = None):
@@ -43,6 +44,10 @@ class Daemon:
         self._inbox = None
         self.leases = Leases(app.store, seconds=self.settings.daemon.lease_seconds)
         self.mailbox = mailbox_lease(self.settings)
+        # lease name -> folder, in the order of imap.folders; `reading` is this daemon's part.
+        self.folder_leases = {mailbox_lease(self.settings, folder): folder
+                              for folder in self.settings.imap.folders}
+        self.reading: list[str] = []
         self.problems: list[str] = []       # what `run --once` could not reach
 
     def run(self, once: bool = False) -> int:
@@ -102,7 +107,7 @@ class Daemon:
         """One round: new mail into tickets, their acknowledgements, then what is due to send."""
         self.problems.clear()
         reading = self._may_read()
-        tally = self.read_mail() if reading else Tally()
+        tally = self.read_mail(self.reading) if reading else Tally()
         if reading and self.settings.imap.host and self._inbox is None:
             self.problems.append(f"imap: {self.settings.imap.host} stopped answering while "
                                  f"the mail was read")
@@ -116,11 +121,14 @@ class Daemon:
 
     # -- coordination -------------------------------------------------------------------
     def _may_read(self) -> bool:
-        """True when this daemon holds the mailbox's lease and the mailbox answers."""
+        """True when this daemon holds the lease of some folder and the mailbox answers;
+        `reading` then names the folders it reads this round."""
         if not self.settings.imap.host:
             return True
-        if not self.leases.take(self.mailbox):
-            self._close_inbox()        # another daemon reads it; do not sit on a connection
+        held = self.leases.share(list(self.folder_leases))
+        self.reading = [self.folder_leases[name] for name in held]
+        if not self.reading:
+            self._close_inbox()        # other daemons read them all; do not sit on a connection
             return False
         try:
             self._open_inbox()
@@ -133,12 +141,12 @@ class Daemon:
 
     def _note_contact(self) -> None:
         """Remember when the mailbox last answered, for `assistant status`."""
-        if self._inbox is None or self.mailbox not in self.leases.held:
+        if self._inbox is None or not self._holds_a_folder():
             return
         key = CONTACT + self.mailbox
         with self.app.store.session() as session:
             row = session.get(Setting, key) or Setting(key=key, value="")
-            row.value = utcnow().isoformat()
+            row.value = self.app.clock().isoformat()
             session.add(row)
 
     def _under_schedule_lease(self, job: Callable) -> Callable:
@@ -154,9 +162,13 @@ class Daemon:
             log.error("daemon: %d mails were caught mid-send by a daemon that stopped; "
                       "see the outbox", recovered)
 
+    def _holds_a_folder(self) -> bool:
+        return any(name in self.leases.held for name in self.folder_leases)
+
     def _lost(self, names: list[str]) -> None:
-        if self.mailbox in names:
-            log.warning("daemon: another daemon reads the mailbox now")
+        for name in names:
+            if name in self.folder_leases:
+                log.warning("daemon: another daemon reads %s now", self.folder_leases[name])
 
     def _pause(self, seconds: float) -> None:
         """The inbox's wait between reconnects, cut short when the daemon is told to stop."""
@@ -164,15 +176,17 @@ class Daemon:
             raise MailboxUnavailable("imap: not reconnecting, the daemon is stopping")
 
     # -- mail in ------------------------------------------------------------------------
-    def read_mail(self) -> Tally:
-        """Every new message of every folder, batch by batch, each with exactly one fate."""
+    def read_mail(self, folders: Sequence[str] | None = None) -> Tally:
+        """Every new message of `folders` (all of imap.folders unless told), batch by batch,
+        each with exactly one fate. A folder whose lease was lost meanwhile is left alone."""
         tally = Tally()
         if not self.settings.imap.host:
             return tally
         try:
             inbox = self._open_inbox()
-            for folder in self.settings.imap.folders:
-                while not self.stopping.is_set():
+            for folder in self.settings.imap.folders if folders is None else folders:
+                lease = mailbox_lease(self.settings, folder)
+                while not self.stopping.is_set() and (folders is None or lease in self.leases.held):
                     more = self._one_batch(inbox, folder, tally)
                     if not more:
                         break
@@ -256,12 +270,12 @@ class Daemon:
 
     def _wait(self) -> None:
         seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
-        if self.settings.imap.host and self.mailbox not in self.leases.held:
-            # Standing by: look again soon enough to take over from a daemon that died.
+        if self.settings.imap.host and len(self.reading) < len(self.folder_leases):
+            # Another daemon reads a folder: look again soon enough to take it over if it dies.
             seconds = min(seconds, self.leases.length.total_seconds() / 3)
-        if self.settings.imap.host and self._inbox is not None:
+        if self.settings.imap.host and self._inbox is not None and self.reading:
             try:
-                self._inbox.wait(seconds, stop=self.stopping.is_set)
+                self._inbox.wait(seconds, stop=self.stopping.is_set, folders=self.reading)
                 return
             except MailboxUnavailable as exc:
                 log.warning("daemon: %s", exc)
@@ -287,8 +301,9 @@ class Daemon:
         A copy that could not be filed (IMAP was down, or another daemon sent the mail)
         stays due and is filed on a later round. Returns how many were filed.
         """
-        if self._inbox is None or self.mailbox not in self.leases.held:
-            return 0
+        first = next(iter(self.folder_leases), None)
+        if self._inbox is None or first not in self.leases.held:
+            return 0       # the reader of the first folder files them, so each copy goes once
         with self.app.store.session() as session:
             due = session.exec(select(OutboxMail).where(OutboxMail.sent_copy == "due")
                                .order_by(OutboxMail.id).limit(limit)).all()

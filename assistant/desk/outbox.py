@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
+from assistant.replies import oncall
 from assistant.replies.pending import PendingNotices
 from assistant.store.database import Store
 
@@ -37,7 +38,7 @@ class OutboxDesk:
                  "error": r.last_error, "message_id": r.message_id,
                  "created": r.created_at.isoformat(),
                  "next_attempt": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
-                for r in rows] + self._unwritten() + self._unacknowledged()
+                for r in rows] + self._unwritten() + self._alerts_unwritten() + self._unacknowledged()
 
     def _unwritten(self) -> list[dict]:
         """Letters to our people the walk decided on but that could not be written."""
@@ -46,6 +47,21 @@ class OutboxDesk:
                  "error": n.last_error, "message_id": None, "created": n.created_at.isoformat(),
                  "next_attempt": None}
                 for n in self.pending.failed()]
+
+    def _alerts_unwritten(self) -> list[dict]:
+        """The on-call alert that keeps failing to be written (retried every round)."""
+        with self.store.session() as session:
+            alert = oncall.unwritten(session)
+        if alert is None:
+            return []
+        tickets = alert["tickets"]
+        return [{"id": "-", "status": "not written", "kind": MailKind.ALERT,
+                 "ticket": tickets[0] if len(tickets) == 1 else None,
+                 "to": alert["to"] or "on-call", "subject": ", ".join(f"#{t}" for t in tickets),
+                 "attempts": alert["attempts"],
+                 "error": alert["error"] + " (tried again every round until the critical_alert "
+                                           "template renders)",
+                 "message_id": None, "created": alert["since"], "next_attempt": None}]
 
     def _unacknowledged(self) -> list[dict]:
         """New tickets whose acknowledgement failed, with why; `tickets acknowledge N` retries."""

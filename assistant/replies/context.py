@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -30,7 +31,7 @@ def context_for(session: Session, settings: Settings, sla: SlaBook, ticket: Tick
     return ReplyContext(
         ticket_id=ticket.id, tag=ticket.tag, subject=ticket.subject,
         language=language,
-        client_name=_first_name(client.name), client_email=client.email,
+        client_name=greeting_name(client.name), client_email=client.email,
         client_tz=client.timezone or settings.support.timezone,
         client_words=client_words(own_words(last.visible_text or last.text)) if last else "",
         now=now, next_contact_at=next_contact, priority=ticket.priority,
@@ -79,12 +80,39 @@ def _next_contact(sla: SlaBook, ticket: Ticket, client: Client, now: datetime) -
     return sla.add_business_time(calendar, now, rhythm)
 
 
-def _first_name(name: str) -> str:
-    """"Иванова Мария" stays as written; "Maria Ivanova" → "Maria"; a bare address → ""."""
-    name = name.strip().strip('"')
-    if not name or "@" in name:
+def greeting_name(name: str) -> str:
+    """"Maria Ivanova" → "Maria"; "" when the display name is not a person's name.
+
+    A display name is whatever the sender typed, so it is used to greet the client only
+    when it reads as a name: "Hello <img src=x>", "Pay at evil.example", an address or
+    control characters would otherwise be quoted into our letter as if we had said them.
+    """
+    name = name.strip().strip('"').strip()
+    if not looks_like_a_name(name):
         return ""
     return name.split()[0] if len(name.split()) <= 3 else name
+
+
+# A word of a name: letters, joined by a hyphen or an apostrophe, perhaps an initial's
+# period at its end (Anne-Marie, O'Brien, J.). No digits, no markup, nothing between dots.
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*\.?")
+_NAME_MARKS = "'’-."
+MAX_NAME_WORDS = 4
+MAX_NAME_LENGTH = 60
+
+
+def looks_like_a_name(name: str) -> bool:
+    """True when `name` could be a person's name to greet them by.
+
+    >>> looks_like_a_name("Анна-Мария Соколова"), looks_like_a_name("Hello <img src=x>")
+    (True, False)
+    """
+    words = name.split()
+    if not words or len(words) > MAX_NAME_WORDS or len(name) > MAX_NAME_LENGTH:
+        return False
+    if not all(unicodedata.category(char)[0] in "LM" or char in _NAME_MARKS for char in "".join(words)):
+        return False          # digits, symbols, markup, controls, invisible format characters
+    return all(_NAME_WORD.fullmatch(word) for word in words)
 
 
 _FIRST_SENTENCES = re.compile(r"^(.{20,300}?[.!?…])(\s|$)", re.DOTALL)

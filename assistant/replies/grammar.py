@@ -7,8 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import pymorphy3
-from babel.dates import format_date, format_time
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 # Russian after "в": "в среду", "во вторник" — the accusative, which Babel does not give.
@@ -26,9 +24,24 @@ _EN_IRREGULAR = {"person": "people", "child": "children", "man": "men", "woman":
 
 
 @lru_cache(maxsize=1)
-def _morph() -> pymorphy3.MorphAnalyzer:
-    # The dictionary takes a moment to load; one analyser serves the whole process.
+def _morph():
+    """The one pymorphy3.MorphAnalyzer of the process (its dictionary takes a moment to load)."""
+    # lazy: pymorphy3 is imported only when a Russian word is inflected, so commands that
+    # only print tickets or the outbox start without it.
+    import pymorphy3
     return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+def format_time(moment: datetime, pattern: str, locale: str) -> str:
+    # lazy: babel's locale data loads only when a letter gives a time.
+    from babel.dates import format_time as babel_format_time
+    return babel_format_time(moment, pattern, locale=locale)
+
+
+def format_date(moment: datetime, pattern: str, locale: str) -> str:
+    # lazy: as format_time.
+    from babel.dates import format_date as babel_format_date
+    return babel_format_date(moment, pattern, locale=locale)
 
 
 def plural(n: int, word: str, case: str = "nomn") -> str:

@@ -11,7 +11,7 @@ import ssl
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from imapclient import IMAPClient
 from imapclient.imapclient import SENT
@@ -192,16 +192,19 @@ class Inbox(ImapConnection):
 
     # -- waiting ----------------------------------------------------------------------
 
-    def wait(self, timeout: float, stop: Callable[[], bool] = lambda: False) -> bool:
+    def wait(self, timeout: float, stop: Callable[[], bool] = lambda: False,
+             folders: Sequence[str] | None = None) -> bool:
         """Wait up to `timeout` seconds for new mail; True when some arrived (or may have).
 
         Uses IDLE (RFC 2177) on the first folder when the server offers it and imap.idle
         is on, else looks every imap.poll_seconds. With several folders, IDLE watches one
         only, so the wait is capped at imap.poll_seconds for the sake of the others.
+        `folders` are the ones this daemon reads (all of imap.folders unless told).
         `stop` is asked about once a second: a daemon told to stop does not sit out the wait.
         """
-        folder = self.folders[0]
-        if len(self.folders) > 1:
+        folders = tuple(folders or self.folders)
+        folder = folders[0]
+        if len(folders) > 1:
             timeout = min(timeout, self.poll_seconds)
         deadline = time.monotonic() + timeout
         use_idle = self.use_idle and self.with_reconnect(lambda c: c.has_capability("IDLE"), "capability")

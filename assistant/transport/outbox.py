@@ -376,6 +376,11 @@ class Outbox:
             if self.settings.smtp.username:
                 connection.login(self.settings.smtp.username, self.settings.secret("smtp"))
             return connection
+        except ssl.SSLCertVerificationError as exc:
+            trust = (f"is {self.settings.smtp.ca_file} the authority that signed it?" if self.settings.smtp.ca_file
+                     else "set smtp.ca_file to the authority that signed it")
+            raise MailboxUnavailable(f"smtp {host}:{port}: certificate refused: {exc.verify_message}; "
+                                     f"{trust}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             hint = implicit_tls_hint("smtp", security, host, port)
             raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0] + hint) from exc
