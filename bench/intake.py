@@ -78,7 +78,7 @@ def assistant(port: int, password: str, folder: Path, workers: int) -> dict:
     app = App(settings)
     # Build what a running daemon has built long before mail comes: pipelines, rules, templates.
     app.triage.assess("warm up", "прогрев", now=app.clock())
-    app.walk.follow_ups, app.drafter.situations()
+    app.walk, app.drafter.situations()
     # ... and its worker processes, started once per daemon (the bare chain's start-up is
     # not timed either): enough tiny messages to go to them rather than stay in-process.
     from assistant.walk.workers import IN_PROCESS_BELOW
@@ -157,6 +157,34 @@ def measure(count: int, rounds: int, senders: int) -> int:
     return 0
 
 
+def profile(count: int, senders: int, workers: int) -> int:
+    """The assistant's read of the mailbox under cProfile: where the time of intake goes."""
+    import cProfile
+    import pstats
+    from assistant.demo.mailserver import Dovecot
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        Path(tmp).chmod(0o755)
+        with Dovecot(Path(tmp) / "dovecot") as dovecot:
+            dovecot.add_user(USER, "bench")
+            child("fill", dovecot.port, "bench", tmp, count, senders=senders)
+            (Path(tmp) / "p").mkdir()
+            profiler = cProfile.Profile()
+            from assistant.daemon.runner import Daemon
+            read_mail = Daemon.read_mail
+
+            def profiled(daemon):          # only the timed part: the daemon reading its mail
+                return profiler.runcall(read_mail, daemon)
+            Daemon.read_mail = profiled
+            result = assistant(dovecot.port, "bench", Path(tmp) / "p", workers)
+    print(f"{result['messages']} messages in {result['seconds']:.1f} s (under the profiler); "
+          f"stats in {Path(tempfile.gettempdir()) / 'intake.prof'}")
+    profiler.dump_stats(Path(tempfile.gettempdir()) / "intake.prof")
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(45)
+    return 0
+
+
 def report(count: int, senders: int, mean_kb: float, runs: dict[str, list[dict]]) -> None:
     bare_rate = _rate(runs["bare"])
     print(f"\n{count} messages from {senders} clients, mean {mean_kb:.0f} KB, median of {len(runs['bare'])} round(s)")
@@ -191,6 +219,8 @@ def main() -> int:
     parser.add_argument("--password")
     parser.add_argument("--folder")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--profile", action="store_true",
+                        help="fill a mailbox, read it once under cProfile, print the top functions")
     parser.add_argument("--senders", type=int, default=500,
                         help="clients writing the mail; fewer than --count: some write again")
     args = parser.parse_args()
@@ -206,6 +236,8 @@ def main() -> int:
     if args.child == "assistant":
         print(json.dumps(assistant(args.port, args.password, Path(args.folder), args.workers)))
         return 0
+    if args.profile:
+        return profile(args.count, args.senders, args.workers)
     return measure(args.count, args.rounds, args.senders)
 
 
