@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import email
 import hashlib
 import logging
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from email.message import Message
-from email.policy import compat32
 from email.utils import parsedate_to_datetime
 
-from assistant.mail import mailflags, quoting
+from assistant.mail import bigparts, mailflags, quoting
 from assistant.mail.addresses import MAX_HEADER_CHARS, mailboxes
 from assistant.mail.charsets import Headers, clean, decode_header, raw_text
 from assistant.mail.charsets import decode_bytes  # noqa: F401  (re-exported: intake.decode_bytes)
@@ -153,7 +151,7 @@ def _read(raw: bytes) -> Message:
     if controls > len(head) // 20:
         raise Unparseable(f"binary data, not mail ({controls} control bytes in the header)")
     try:
-        message = email.message_from_bytes(raw.lstrip(b"\r\n"), BoundedMessage, policy=compat32)
+        message = bigparts.parse(raw.lstrip(b"\r\n"), BoundedMessage)
     except RecursionError:
         raise Unparseable("MIME structure nested too deeply to read") from None
     names = {name.lower() for name in message.keys()}
