@@ -59,6 +59,10 @@ class Known:
     def __init__(self):
         self.hashes: set[str] = set()
         self.message_ids: set[str] = set()
+        # The session keeps only a weak hold on rows it has written, so a client the walk
+        # has let go of would be read again by the next stage that asks for it (and that
+        # read would first flush the batch's pending rows one message at a time).
+        self.rows: list[object] = []
 
     def has_bytes(self, session: Session, digest: str) -> bool:
         return _stored_or_seen(session, self.hashes, RawMessage.content_hash, digest)
