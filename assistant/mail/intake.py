@@ -85,6 +85,7 @@ def parse(
     *,
     own_addresses: frozenset[str] = frozenset(),
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    content_hash: str | None = None,
 ) -> Incoming:
     """How one raw mail reads: sender, subject, text, attachments and flags.
 
@@ -93,12 +94,13 @@ def parse(
     name and size only). Raises `Unparseable` with a one-line reason only for bytes that
     are not mail at all: empty, binary, without a single mail header, or nested too deep
     to read. Every text in the result is valid Unicode without NUL (`charsets.clean`),
-    whatever the bytes held.
+    whatever the bytes held. `content_hash`, when the caller has hashed the bytes
+    already, is taken as their sha256 hex instead of hashing them again.
     """
     message = _read(raw)
     headers = Headers(message)
     notes: list[str] = []
-    content_hash = hashlib.sha256(raw).hexdigest()
+    content_hash = content_hash or hashlib.sha256(raw).hexdigest()
     body = Body(max_attachment_bytes, notes)
     body.collect(message, 0)
     text, html = body.text_and_html()

@@ -71,7 +71,8 @@ class Understand:
         with cpu_budget(budget):
             if len(raw) <= self.max_message_bytes:
                 return intake.parse(raw, own_addresses=self.own,
-                                    max_attachment_bytes=self.max_attachment_bytes)
+                                    max_attachment_bytes=self.max_attachment_bytes,
+                                    content_hash=passage.digest)
             return _headers_only(raw, self.own, self.max_message_bytes)
 
 

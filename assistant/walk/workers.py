@@ -127,7 +127,7 @@ class _Reader:
             return Understood(digest)        # the walk reads its headers itself
         try:
             with cpu_budget(self.budget):
-                mail, verdict = self._read(raw, now)
+                mail, verdict = self._read(raw, now, digest)
         except Unparseable as exc:           # OverBudget included
             return Understood(digest, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one message's crash is that message's fate
@@ -135,8 +135,9 @@ class _Reader:
             return Understood(digest, error=crash_reason(exc, "reading the message"))
         return Understood(digest, _lighter(mail), verdict)
 
-    def _read(self, raw: bytes, now: datetime) -> tuple[Incoming, Assessment | None]:
-        mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment)
+    def _read(self, raw: bytes, now: datetime, digest: str) -> tuple[Incoming, Assessment | None]:
+        mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment,
+                            content_hash=digest)
         verdict = None
         if not mail.is_system:
             verdict = self.triage.assess(
