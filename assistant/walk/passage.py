@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, insert, text
 from sqlmodel import Session
 
 from assistant.store.models import Message, RawMessage, Ticket
@@ -64,6 +64,18 @@ class Known:
         # has let go of would be read again by the next stage that asks for it (and that
         # read would first flush the batch's pending rows one message at a time).
         self.rows: list[object] = []
+        self.kept: list[dict] = []             # raw bytes to store, written by write_kept
+
+    def keep_bytes(self, digest: str, raw: bytes) -> None:
+        """Note `raw` to be stored in a row of its own when the batch is written."""
+        self.kept.append({"content_hash": digest, "size": len(raw), "path": "", "data": raw})
+
+    def write_kept(self, session: Session) -> None:
+        """The noted raw bytes, stored in one statement: nothing in the walk reads them
+        back, and one insert per message cost each of its flushes a statement."""
+        if self.kept:
+            session.execute(insert(RawMessage), self.kept)
+            self.kept = []
 
     def has_bytes(self, session: Session, digest: str) -> bool:
         return _stored_or_seen(session, self.hashes, _STORED_BYTES, digest)
