@@ -1,6 +1,8 @@
 """Mailbox → tickets throughput and memory, beside references measured in the same run.
 
-    python bench/intake.py [--count 1500] [--rounds 1]
+    python bench/intake.py [--count 1500] [--rounds 1] [--postgres]
+    python bench/intake.py --memory 4000,10000,40000 [--workers 1]
+    python bench/intake.py --profile [--count 1500]
 
 On one generated mailbox, each in its own process so peak memory is its own:
 - the ceiling: raw IMAP fetch (UID FETCH BODY.PEEK[] in batches of 200) plus the stdlib
@@ -11,6 +13,8 @@ On one generated mailbox, each in its own process so peak memory is its own:
   (fetch, walk: parse, thread, triage, acknowledgement draft; commit, mark done).
 Each assistant run marks mail with its own keyword, so every run reads the whole mailbox.
 With --rounds above 1 the runs alternate and the median of each is printed.
+--postgres adds 1 and 2 daemons on one PostgreSQL, the bare chain beside; --memory
+prints a daemon's memory as it reads a growing mailbox (bench/intake_scale.py).
 """
 
 from __future__ import annotations
