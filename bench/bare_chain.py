@@ -116,8 +116,10 @@ def _parse(uid: int, raw: bytes) -> tuple[int, dict, str, str]:
     return uid, headers, text, lang
 
 
-def run(host: str, port: int, user: str, password: str, db_path: str, batch: int = 200) -> dict:
-    """Reads the whole INBOX once; returns messages, seconds (after start-up) and stage seconds."""
+def run(host: str, port: int, user: str, password: str, db_path: str, batch: int = 200,
+        ready=lambda: None) -> dict:
+    """Reads the whole INBOX once; returns messages, seconds (after start-up), stage seconds
+    and the wall-clock start and end. `ready` is called once started up, before the clock."""
     from imapclient import IMAPClient
     from sqlmodel import Session
     SQLModel, Ticket, Message = _models()
@@ -130,6 +132,8 @@ def run(host: str, port: int, user: str, password: str, db_path: str, batch: int
     uids = client.search("ALL")
     stages = dict.fromkeys(("fetch", "parse", "nlp", "db"), 0.0)
     clock = time.perf_counter
+    ready()
+    wall = time.time()
     started = clock()
     for start in range(0, len(uids), batch):
         a = clock()
@@ -167,4 +171,5 @@ def run(host: str, port: int, user: str, password: str, db_path: str, batch: int
     seconds = clock() - started
     client.logout()
     engine.dispose()
-    return {"messages": len(uids), "seconds": seconds, "stages": stages}
+    return {"messages": len(uids), "seconds": seconds, "stages": stages, "wall_start": wall,
+            "wall_end": wall + seconds}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import email
 import hashlib
 import logging
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from email.message import Message
-from email.policy import compat32
 from email.utils import parsedate_to_datetime
 
-from assistant.mail import mailflags, quoting
+from assistant.mail import bigparts, mailflags, quoting
 from assistant.mail.addresses import MAX_HEADER_CHARS, mailboxes
 from assistant.mail.charsets import Headers, clean, decode_header, raw_text
 from assistant.mail.charsets import decode_bytes  # noqa: F401  (re-exported: intake.decode_bytes)
@@ -87,6 +85,7 @@ def parse(
     *,
     own_addresses: frozenset[str] = frozenset(),
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    content_hash: str | None = None,
 ) -> Incoming:
     """How one raw mail reads: sender, subject, text, attachments and flags.
 
@@ -95,12 +94,13 @@ def parse(
     name and size only). Raises `Unparseable` with a one-line reason only for bytes that
     are not mail at all: empty, binary, without a single mail header, or nested too deep
     to read. Every text in the result is valid Unicode without NUL (`charsets.clean`),
-    whatever the bytes held.
+    whatever the bytes held. `content_hash`, when the caller has hashed the bytes
+    already, is taken as their sha256 hex instead of hashing them again.
     """
     message = _read(raw)
     headers = Headers(message)
     notes: list[str] = []
-    content_hash = hashlib.sha256(raw).hexdigest()
+    content_hash = content_hash or hashlib.sha256(raw).hexdigest()
     body = Body(max_attachment_bytes, notes)
     body.collect(message, 0)
     text, html = body.text_and_html()
@@ -153,7 +153,7 @@ def _read(raw: bytes) -> Message:
     if controls > len(head) // 20:
         raise Unparseable(f"binary data, not mail ({controls} control bytes in the header)")
     try:
-        message = email.message_from_bytes(raw.lstrip(b"\r\n"), BoundedMessage, policy=compat32)
+        message = bigparts.parse(raw.lstrip(b"\r\n"), BoundedMessage)
     except RecursionError:
         raise Unparseable("MIME structure nested too deeply to read") from None
     names = {name.lower() for name in message.keys()}

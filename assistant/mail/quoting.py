@@ -13,6 +13,7 @@ which already turned the quote markup of mail programs into "> " lines.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -84,8 +85,12 @@ def own_words(text: str, marks: Marks | None = None) -> str:
     return "" if reply.only_history else reply.visible
 
 
+@functools.lru_cache(maxsize=1)
 def default_marks() -> Marks:
-    """The marks shipped in rules/quotes/ (or those of the configured rules folder)."""
+    """The marks shipped in rules/quotes/ (or those of the configured rules folder).
+
+    Kept once per process: building the default settings and resolving the folder for
+    every mail cost more than reading the reply itself."""
     return marks_from(defaults().rules_dir)
 
 

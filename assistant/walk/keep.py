@@ -25,7 +25,10 @@ RETRY_BUDGET_FACTOR = 10
 
 
 class Keep:
-    """Store the raw bytes first; the same bytes read before are a duplicate (unless retried)."""
+    """Store the raw bytes first; the same bytes read before are a duplicate (unless retried).
+
+    Bytes kept in a row are written with the rest of the batch (Known.write_kept), in the
+    same transaction as the message's fate, so they are never missing from a fate."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -35,9 +38,13 @@ class Keep:
         kept = passage.known.has_bytes(passage.session, passage.digest)
         if kept and not passage.retry:
             return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
-        if not kept:
+        if kept:
+            return None
+        if len(passage.raw) > self.max_message_bytes:      # kept in a file, at once
             keep_raw(passage.session, self.settings, passage.raw, passage.digest,
                      self.max_message_bytes)
+        else:                                               # in a row, with the batch's
+            passage.known.keep_bytes(passage.digest, passage.raw)
         return None
 
 
@@ -71,7 +78,8 @@ class Understand:
         with cpu_budget(budget):
             if len(raw) <= self.max_message_bytes:
                 return intake.parse(raw, own_addresses=self.own,
-                                    max_attachment_bytes=self.max_attachment_bytes)
+                                    max_attachment_bytes=self.max_attachment_bytes,
+                                    content_hash=passage.digest)
             return _headers_only(raw, self.own, self.max_message_bytes)
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sqlmodel import Session, select
+from sqlalchemy import TextClause, insert, text
+from sqlmodel import Session
 
 from assistant.store.models import Message, RawMessage, Ticket
 from assistant.store.states import INCOMING_FATES, Fate
@@ -59,20 +60,44 @@ class Known:
     def __init__(self):
         self.hashes: set[str] = set()
         self.message_ids: set[str] = set()
+        # The session keeps only a weak hold on rows it has written, so a client the walk
+        # has let go of would be read again by the next stage that asks for it (and that
+        # read would first flush the batch's pending rows one message at a time).
+        self.rows: list[object] = []
+        self.kept: list[dict] = []             # raw bytes to store, written by write_kept
+
+    def keep_bytes(self, digest: str, raw: bytes) -> None:
+        """Note `raw` to be stored in a row of its own when the batch is written."""
+        self.kept.append({"content_hash": digest, "size": len(raw), "path": "", "data": raw})
+
+    def write_kept(self, session: Session) -> None:
+        """The noted raw bytes, stored in one statement: nothing in the walk reads them
+        back, and one insert per message cost each of its flushes a statement."""
+        if self.kept:
+            session.execute(insert(RawMessage), self.kept)
+            self.kept = []
 
     def has_bytes(self, session: Session, digest: str) -> bool:
-        return _stored_or_seen(session, self.hashes, RawMessage.content_hash, digest)
+        return _stored_or_seen(session, self.hashes, _STORED_BYTES, digest)
 
     def has_message_id(self, session: Session, message_id: str) -> bool:
-        return _stored_or_seen(session, self.message_ids, Message.message_id, message_id)
+        return _stored_or_seen(session, self.message_ids, _STORED_ID, message_id)
 
 
-def _stored_or_seen(session: Session, seen: set[str], column, value: str) -> bool:
+# Written as SQL once: an ORM select is built, compiled from cache and read into rows for
+# every message, three times the cost of the look-up itself (0.11 against 0.03 ms).
+_STORED_BYTES = text(f"SELECT 1 FROM {RawMessage.__tablename__} "
+                     f"WHERE {RawMessage.content_hash.key} = :value LIMIT 1")
+_STORED_ID = text(f"SELECT 1 FROM {Message.__tablename__} "
+                  f"WHERE {Message.message_id.key} = :value LIMIT 1")
+
+
+def _stored_or_seen(session: Session, seen: set[str], query: TextClause, value: str) -> bool:
     if value in seen:
         return True
     seen.add(value)
     with session.no_autoflush:
-        return session.exec(select(column).where(column == value)).first() is not None
+        return session.execute(query, {"value": value}).first() is not None
 
 
 @dataclass

@@ -70,6 +70,7 @@ class Join:
             conversation.add_participants(session, ticket, (*mail.to, *mail.cc), self.settings)
         else:
             client = conversation.client_for(mail, session, self.settings, now)
+            passage.known.rows.append(client)   # Assess reads it again: from memory, not SQL
             ticket = conversation.open_ticket(mail, client, session, self.settings, now)
             fate = Fate.NEW_TICKET
         record_message(session, mail, fate, ticket.id, passage.source, now)

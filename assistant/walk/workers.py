@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import gc
 import hashlib
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -83,10 +85,9 @@ class Understanding:
                 yield from results
 
     def _submit(self, chunk: list[bytes], now: datetime) -> Future:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker,
-                                             initargs=(self.settings,))
         try:
+            if self._pool is None:
+                return self._start_pool(chunk, now)
             return self._pool.submit(_work, chunk, now)
         except (BrokenProcessPool, RuntimeError):
             self.close()
@@ -94,11 +95,34 @@ class Understanding:
             failed.set_exception(BrokenProcessPool("the worker pool could not take work"))
             return failed
 
-    def _in_process(self, raws: Iterable[bytes], now: datetime) -> Iterator[Understood]:
+    def _start_pool(self, chunk: list[bytes], now: datetime) -> Future:
+        """The pool, started with its first chunk. Where workers are forked, they inherit
+        this process's reader (pipelines and rules already built) instead of building their
+        own: its pages stay shared, and the daemon with its worker fits in far less memory.
+        The collector is frozen meanwhile, so it does not write to (and so copy) every page
+        of those objects in the workers."""
+        global _inherited
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker,
+                                         initargs=(self.settings,))
+        if multiprocessing.get_start_method() != "fork":
+            return self._pool.submit(_work, chunk, now)
+        _inherited = self._reader()
+        gc.freeze()
+        try:
+            return self._pool.submit(_work, chunk, now)   # forks the workers
+        finally:
+            gc.unfreeze()
+            _inherited = None
+
+    def _reader(self) -> _Reader:
         if self._local is None:
             self._local = _Reader(self.settings, self._triage() if self._triage else None)
+        return self._local
+
+    def _in_process(self, raws: Iterable[bytes], now: datetime) -> Iterator[Understood]:
+        reader = self._reader()
         for raw in raws:
-            yield self._local.read(raw, now)
+            yield reader.read(raw, now)
 
     def close(self, wait: bool = False) -> None:
         if self._pool is not None:
@@ -127,7 +151,7 @@ class _Reader:
             return Understood(digest)        # the walk reads its headers itself
         try:
             with cpu_budget(self.budget):
-                mail, verdict = self._read(raw, now)
+                mail, verdict = self._read(raw, now, digest)
         except Unparseable as exc:           # OverBudget included
             return Understood(digest, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one message's crash is that message's fate
@@ -135,8 +159,9 @@ class _Reader:
             return Understood(digest, error=crash_reason(exc, "reading the message"))
         return Understood(digest, _lighter(mail), verdict)
 
-    def _read(self, raw: bytes, now: datetime) -> tuple[Incoming, Assessment | None]:
-        mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment)
+    def _read(self, raw: bytes, now: datetime, digest: str) -> tuple[Incoming, Assessment | None]:
+        mail = intake.parse(raw, own_addresses=self.own, max_attachment_bytes=self.max_attachment,
+                            content_hash=digest)
         verdict = None
         if not mail.is_system:
             verdict = self.triage.assess(
@@ -158,11 +183,14 @@ def _lighter(mail: Incoming) -> Incoming:
 # The worker process's own reader, built once by the pool's initializer. It lives in the
 # worker only; the main process never touches it.
 _worker_reader: _Reader | None = None
+# The daemon's reader while it forks its workers (see Understanding._start_pool).
+_inherited: _Reader | None = None
 
 
 def _start_worker(settings: Settings) -> None:
     global _worker_reader
-    _worker_reader = _Reader(settings)
+    inherited = _inherited if _inherited is not None and _inherited.settings == settings else None
+    _worker_reader = inherited or _Reader(settings)
 
 
 def _work(chunk: list[bytes], now: datetime) -> list[Understood]:
