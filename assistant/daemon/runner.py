@@ -270,8 +270,9 @@ class Daemon:
 
     def _wait(self) -> None:
         seconds = min(MAX_WAIT_SECONDS, max(1, self.scheduler.idle_seconds or MAX_WAIT_SECONDS))
-        if self.settings.imap.host and len(self.reading) < len(self.folder_leases):
-            # Another daemon reads a folder: look again soon enough to take it over if it dies.
+        if self.settings.imap.host and len(self.folder_leases) > 1:
+            # Folders are shared between daemons: look again soon enough to take over one a
+            # dead daemon read, or to hand one back to a daemon that has just started.
             seconds = min(seconds, self.leases.length.total_seconds() / 3)
         if self.settings.imap.host and self._inbox is not None and self.reading:
             try:
