@@ -64,8 +64,11 @@ def test_two_daemons_read_one_folder_each_and_a_survivor_takes_over_a_killed_one
         daemons = [start_daemon(config, log) for log in logs]
         try:
             # They share the reading: each folder has its own reader, and they are not the same.
+            # Two daemons loading their language pipelines on a busy machine take a while to
+            # start; once both run, the folders are shared within a round.
             assert wait_until(lambda: sorted(filter(None, readers(app, account).values()))
-                              == sorted(d.pid for d in daemons), timeout=60)
+                              == sorted(d.pid for d in daemons), timeout=180), \
+                f"folders read by {readers(app, account)}, daemons {[d.pid for d in daemons]}"
             shared = readers(app, account)
             status = health.text(health.check(app))
             for folder, pid in shared.items():
@@ -79,7 +82,7 @@ def test_two_daemons_read_one_folder_each_and_a_survivor_takes_over_a_killed_one
             # lease_seconds = 3: the folder is read again by the survivor within a bounded time
             # (the leases expire, then a round of standing by; generous for a loaded machine).
             assert wait_until(lambda: readers(app, account) == {f: survivor.pid for f in FOLDERS},
-                              timeout=30)
+                              timeout=60)
             assert wait_until(lambda: count(app, select(func.count(Ticket.id))) == 2 * PER_FOLDER,
                               timeout=240)
             acks_sent = select(func.count(OutboxMail.id)).where(
