@@ -150,6 +150,29 @@ def test_a_consultant_signs_in_by_mail_fixes_the_tone_and_the_client_gets_the_re
     assert page.dialogs == []
 
 
+def test_words_typed_before_the_editor_script_arrives_are_still_checked(world, page, dovecot, smtp_sink):
+    app, daemon, support, consultant, client, base = world
+    deliver(smtp_sink, mail(sender=client, to=support, subject="Не проводятся накладные",
+                            body="Добрый день! С утра не проводятся накладные."), support)
+    daemon.step()
+    app.drafts.new(1, "need_info", missing=["номер накладной"])
+    sign_in(page, dovecot, base, consultant)
+    arrived = []
+
+    def slowly(route):
+        page.wait_for_timeout(1500)                  # a slow line: the page is up, the script is not
+        arrived.append(True)
+        route.continue_()
+
+    page.route("**/static/editor.js", slowly)
+    page.goto(base + "/drafts/2", wait_until="commit")
+    page.wait_for_selector("#text")
+    page.fill("#text", BAD)
+    assert not arrived, "the script came before the consultant typed; the test proves nothing"
+    mark = page.wait_for_selector("mark.finding", timeout=30000)
+    assert mark.inner_text() == "Вы допустили ошибку"
+
+
 def hostile_mail(sender: str, to: str) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["From"] = f'"<img src=x onerror={PAYLOAD}>" <{sender}>'

@@ -28,8 +28,12 @@
       .catch(function () { /* offline for a moment: Save still checks */ });
   }
 
-  text.addEventListener("input", function () {
+  function soon() {
     clearTimeout(timer);
     timer = setTimeout(recheck, 400);
-  });
+  }
+
+  text.addEventListener("input", soon);
+  // Typed before this file arrived (a slow line, a busy machine): catch up once.
+  if (text.value !== text.defaultValue) { soon(); }
 }());
