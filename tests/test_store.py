@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +13,7 @@ from assistant.store import database as store_module
 from assistant.app import App
 from assistant.store.models import Setting, Ticket
 from assistant.store.states import Fate
-from assistant.store.database import Store, open_store
+from assistant.store.database import Store, in_savepoint, open_store
 from support import Clock, mail, settings_in
 
 
@@ -20,6 +21,40 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_a_write_after_a_read_waits_for_another_writer_instead_of_failing(tmp_path):
+    """The daemon reads, the lease heartbeat (another connection) commits, the daemon
+    writes: that write must wait its turn, not fail with "database is locked"."""
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    other = Store(store.url)
+    outcome: list[object] = []
+    read_done = threading.Event()
+
+    def heartbeat():
+        read_done.wait(10)
+        try:
+            with other.session() as session:
+                session.add(Setting(key="heartbeat", value="1"))
+            outcome.append("written")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome.append(exc)
+
+    beside = threading.Thread(target=heartbeat)
+    beside.start()
+    def one_message():
+        session.exec(select(Setting)).all()                  # the daemon reads first
+        read_done.set()
+        beside.join(1)                                       # the heartbeat had its chance to commit
+        session.add(Setting(key="walk", value="1"))          # then writes
+        session.flush()
+
+    with store.session() as session:
+        failed = in_savepoint(session, one_message)          # as the walk keeps each message
+    beside.join(30)
+    assert failed is None and outcome == ["written"]
+    with store.session() as session:
+        assert {row.key for row in session.exec(select(Setting))} >= {"heartbeat", "walk"}
 
 
 def test_an_upgrade_runs_the_new_steps_once_and_keeps_the_data(tmp_path, monkeypatch):

@@ -155,11 +155,22 @@ def _engine(url: str, echo: bool) -> Engine:
         # on the server until its fate is committed is the guarantee we need.
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None     # transactions begin where _begin says
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        # Every transaction takes the write lock when it begins. A transaction that first
+        # reads and later writes would otherwise fail at once with "database is locked" when
+        # another connection (the lease heartbeat, the web desk, a command) committed in
+        # between: SQLite cannot move its snapshot forward, so no busy timeout helps. Taken
+        # up front, the lock is simply waited for. Our sessions are short and hold no network
+        # call, so readers wait milliseconds.
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
