@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -81,13 +83,13 @@ def test_a_server_restart_mid_run_loses_and_doubles_nothing(tmp_path, private_do
     assert sorted(int(t["client"][1:].split("@")[0]) for t in tickets(app)) == list(range(10))
 
 
-def write_config(path, settings, idle=False):
+def write_config(path, settings, idle=False, batch=20):
     lines = ["[database]", f'url = "{settings["database.url"]}"',
              "[storage]", f'data_dir = "{settings["storage.data_dir"]}"',
              "[imap]", f'host = "{settings["imap.host"]}"', f'port = {settings["imap.port"]}',
              'security = "none"', f'username = "{settings["imap.username"]}"',
              f'password_file = "{settings["imap.password_file"]}"',
-             f"idle = {'true' if idle else 'false'}", "poll_seconds = 1", "batch = 20",
+             f"idle = {'true' if idle else 'false'}", "poll_seconds = 1", f"batch = {batch}",
              "[support]", f'address = "{settings["support.address"]}"',
              "[approval]", "auto_send_acknowledgement = false"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -120,14 +122,51 @@ def test_sigkill_in_the_middle_of_a_batch_leaves_every_message_with_exactly_one_
         os.kill(daemon.pid, signal.SIGKILL)
         daemon.wait()
     assert stored() < total, "the daemon finished before it could be killed mid-run"
-    subprocess.run([sys.executable, "-m", "assistant", "--config", str(config), "run", "--once"],
-                   check=True, capture_output=True, timeout=300)
+    restart_and_expect_every_message_once(config, database, total)
+
+
+def restart_and_expect_every_message_once(config, database, total):
+    again = subprocess.run([sys.executable, "-m", "assistant", "--config", str(config), "run", "--once"],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
     with sqlite3.connect(database) as db:
         ids = [row[0] for row in db.execute("SELECT message_id FROM message WHERE direction = 'in'")]
         tickets_made = db.execute("SELECT count(*) FROM ticket").fetchone()[0]
         quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
     assert sorted(ids) == sorted(f"k{n}@x.example" for n in range(total))
     assert tickets_made == total and quarantined == 0
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_a_daemon_killed_while_its_worker_reads_restarts_at_once_and_leaves_no_worker_behind(
+        tmp_path, mailbox_settings, dovecot, mail_user):
+    total = 400
+    for number in range(total):
+        dovecot.append(mail_user, mail(msgid=f"k{number}@x.example", sender=f"c{number}@x.example",
+                                       subject=f"Заявка {number}"))
+    config = tmp_path / "assistant.toml"
+    write_config(config, mailbox_settings, batch=200)      # big enough to hand to a worker
+    database = tmp_path / "a.db"
+    daemon = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "run"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: children_of(daemon.pid), timeout=120), "the daemon started no worker"
+        workers = children_of(daemon.pid)
+    finally:
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.wait()
+    # A restart straight away is not refused as "another daemon already runs"...
+    restart_and_expect_every_message_once(config, database, total)
+    # ...and the orphaned worker does not linger with the daemon's memory and files.
+    assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=30), \
+        f"workers {workers} outlived their daemon"
 
 
 @pytest.mark.parametrize("idle", [False, True], ids=["polling", "idle"])

@@ -16,6 +16,7 @@ clocks in step (NTP) to well under the lease length.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -197,8 +198,10 @@ class Heartbeat:
 class SingleDaemon:
     """On SQLite, a lock file beside the database that only one daemon can hold.
 
-    An `fcntl` lock belongs to the open file: the kernel drops it when the process ends
-    in any way, SIGKILL included, so a stale lock file never blocks a restart.
+    A POSIX record lock (`lockf`) belongs to this process: the kernel drops it when the
+    process ends in any way, SIGKILL included, so a stale lock file never blocks a restart.
+    Unlike `flock`, it is not shared with forked children, so a worker that outlives a
+    killed daemon for a moment does not keep the next daemon out.
     """
 
     def __init__(self, database_url: str):
@@ -213,8 +216,11 @@ class SingleDaemon:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                handle.close()
+                raise
             handle.seek(0)
             other = handle.read().strip() or "another process"
             handle.close()

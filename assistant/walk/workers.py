@@ -14,6 +14,9 @@ import gc
 import hashlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +35,7 @@ if TYPE_CHECKING:       # triage brings spaCy; it is handed in, built where it i
 log = logging.getLogger("assistant.walk.workers")
 
 CHUNK = 20                   # messages per hand-over: small enough to overlap, big enough to amortise
+PARENT_CHECK_SECONDS = 0.5   # how soon a worker notices its daemon is gone
 IN_PROCESS_BELOW = 40        # a worker's start-up (spaCy, rules) costs more than this many messages
 
 
@@ -189,8 +193,21 @@ _inherited: _Reader | None = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker_reader
+    _leave_with(os.getppid())
     inherited = _inherited if _inherited is not None and _inherited.settings == settings else None
     _worker_reader = inherited or _Reader(settings)
+
+
+def _leave_with(daemon_pid: int) -> None:
+    """End this worker soon after its daemon ends, SIGKILL included. A pool's worker waits
+    on a queue whose other end it also holds, so it would never see the daemon go and
+    would sit on its memory and open files for good."""
+    def watch() -> None:
+        while os.getppid() == daemon_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-daemon", daemon=True).start()
 
 
 def _work(chunk: list[bytes], now: datetime) -> list[Understood]:
