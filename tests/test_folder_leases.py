@@ -31,8 +31,7 @@ def readers(app: App, account: str) -> dict[str, int | None]:
     """Each folder's reading daemon, by pid, from the live leases."""
     with app.store.session() as session:
         leases = {row.name: row for row in session.exec(select(Lease)).all()}
-    # Who holds the row: a killed daemon's row stays until the survivor takes it over, and
-    # reading the holder needs no clock (the suite also runs with the clock moved ahead).
+    # Who holds the row: a killed daemon's row stays until the survivor takes it over.
     found = {}
     for folder in FOLDERS:
         lease = leases.get(f"{account}/{folder}")
@@ -52,10 +51,7 @@ def deliver(dovecot, user: str) -> None:
 
 
 def test_two_daemons_read_one_folder_each_and_a_survivor_takes_over_a_killed_ones_folder(
-        tmp_path, postgres, dovecot, mail_user, request):
-    if request.config.getoption("--clock-shift"):
-        pytest.skip("leases and `status` judge liveness on the machine's clock, which the "
-                    "shifted run moves for Python only; the unshifted run proves this")
+        tmp_path, postgres, dovecot, mail_user):
     url = postgres.create_database(f"folders_{secrets.token_hex(4)}")
     with SmtpSink(dovecot) as sink:
         config = tmp_path / "assistant.toml"

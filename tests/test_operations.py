@@ -9,10 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+import secrets
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from sqlmodel import select
 
 from assistant.cli import commands as cli
@@ -20,9 +23,10 @@ from assistant.daemon import health
 from assistant.app import App
 from assistant.daemon.runner import Daemon
 from assistant.errors import MailboxUnavailable
-from assistant.daemon.leases import Leases
+from assistant.daemon.leases import Leases, live_leases
 from assistant.demo.mailserver import Dovecot, free_port
-from assistant.store.models import OutboxMail
+from assistant.store.database import open_store
+from assistant.store.models import Lease, OutboxMail
 from assistant.demo.smtpsink import SmtpSink
 from scheduled import make
 from support import CONSULTANT, Clock, mail, settings_in
@@ -269,17 +273,47 @@ def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(tmp_path):
     assert run_cli("--config", config, "run", "--once").returncode == 0
 
 
-def test_a_dead_daemons_lease_is_taken_over_once_it_expires(tmp_path):
-    app = App(settings_in(tmp_path))
-    clock = Clock()
-    first = Leases(app.store, seconds=30, holder="first", clock=clock)
-    second = Leases(app.store, seconds=30, holder="second", clock=clock)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def lease_store(request, tmp_path):
+    """A store on SQLite, or on a database of its own on the session's PostgreSQL."""
+    url = (f"sqlite:///{tmp_path / 'leases.db'}" if request.param == "sqlite" else
+           request.getfixturevalue("postgres").create_database(f"leases_{secrets.token_hex(4)}"))
+    store = open_store(url)
+    yield store
+    store.dispose()
+
+
+def heard_from_earlier(store, name: str, seconds: float) -> None:
+    """As though the lease's holder had last renewed it `seconds` earlier than it did."""
+    with store.session() as session:
+        lease = session.get(Lease, name)
+        lease.expires_at -= timedelta(seconds=seconds)
+        session.add(lease)
+
+
+def test_a_dead_daemons_lease_is_taken_over_once_it_expires(lease_store):
+    first = Leases(lease_store, seconds=30, holder="first")
+    second = Leases(lease_store, seconds=30, holder="second")
     assert first.take("mailbox:x") and not second.take("mailbox:x")
-    clock.advance(seconds=29)
+    heard_from_earlier(lease_store, "mailbox:x", 20)       # silent for 20 s: 10 s of it left
     assert not second.take("mailbox:x")
-    clock.advance(seconds=2)                   # the first stopped renewing 31 s ago
+    heard_from_earlier(lease_store, "mailbox:x", 15)       # silent for 35 s: lapsed
     assert second.take("mailbox:x")
     assert first.renew() == ["mailbox:x"] and first.held == set()
+
+
+def test_daemons_whose_clocks_disagree_by_days_still_agree_who_holds_a_lease(lease_store):
+    slow = Leases(lease_store, seconds=30, holder="slow")
+    fast = Leases(lease_store, seconds=30, holder="fast")
+    now = datetime.now(timezone.utc)
+    with time_machine.travel(now - timedelta(days=1), tick=True):     # this machine is a day behind
+        assert slow.take(slow.presence) and slow.take("mailbox:x")
+    with time_machine.travel(now + timedelta(days=1), tick=True):     # that one a day ahead
+        assert not fast.take("mailbox:x")
+        assert fast.alive() == {"slow"}
+        with lease_store.session() as session:
+            assert [(lease.holder, live) for lease, live in live_leases(session, lease_store)] == \
+                [("slow", True), ("slow", True)]
 
 
 # -- an on-call alert that cannot be written -------------------------------------------------------

@@ -72,3 +72,25 @@ def test_without_ca_file_the_letter_waits_and_the_reason_is_one_line(tmp_path, t
     assert len(reason.splitlines()) == 1 and "certificate" in reason and "smtp.ca_file" in reason
     [row] = [r for r in app.outbox_desk.rows() if r["kind"] == "acknowledgement"]
     assert row["status"] == "queued" and row["error"] == reason
+
+
+def test_a_certificate_made_out_to_another_name_is_refused_without_blaming_smtp_ca_file(tmp_path):
+    elsewhere = make_private_ca(tmp_path / "ca", host="127.0.0.9")    # not 127.0.0.1
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(elsewhere.certificate, elsewhere.key)
+    handler, port = Collect(), free_port("127.0.0.1")
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context,
+                            server_hostname="localhost")
+    controller.start()
+    try:
+        settings = settings_in(tmp_path, smtp__host="127.0.0.1", smtp__port=port, smtp__security="ssl",
+                               smtp__ca_file=str(elsewhere.authority))
+        app = App(settings, clock=Clock())
+        app.walk.process(mail(sender="Анна Соколова <anna@romashka.example>"))
+        app.write_letters_due()
+        assert app.outbox.send_due()[0] == 0 and handler.received == []
+    finally:
+        controller.stop()
+    reason = app.outbox.unreachable
+    assert "certificate refused" in reason and "smtp.host must be a name the certificate is made out to" in reason
+    assert "ca_file" not in reason

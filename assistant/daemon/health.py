@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from assistant.daemon.leases import PROCESS_PREFIX, mailbox_lease
+from assistant.daemon.leases import PROCESS_PREFIX, live_leases, mailbox_lease
 from assistant.replies import oncall
-from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket, utcnow
+from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket
 from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
 
 CONTACT = "contact:"                    # Setting key prefix the daemon writes (daemon.CONTACT)
@@ -40,7 +40,7 @@ class Health:
 def check(app) -> Health:
     """Read the health from the database; needs no mail server and no language pipeline.
 
-    Letters' ages are measured on the assistant's clock; leases on the machine's, as the
+    Letters' ages are measured on the assistant's clock; leases on the database's, as the
     daemons that renew them do (assistant.daemon.leases).
     """
     settings, now = app.settings, app.clock()
@@ -51,7 +51,7 @@ def check(app) -> Health:
             mailbox=mailbox.removeprefix("mailbox:") if mailbox else None,
             last_contact=datetime.fromisoformat(contact.value) if contact and contact.value else None,
             queues=_queues(session), oldest_unsent=_oldest(session, now),
-            leases=[_lease(row, utcnow()) for row in session.exec(select(Lease).order_by(Lease.name))])
+            leases=[_lease(row, live) for row, live in live_leases(session, app.store)])
         unacknowledged = session.exec(select(Ticket.id).where(
             Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
         alert = oncall.unwritten(session)
@@ -98,9 +98,9 @@ def _oldest(session: Session, now: datetime) -> dict | None:
             "attempts": row.attempts, "error": row.last_error}
 
 
-def _lease(row: Lease, now: datetime) -> dict:
+def _lease(row: Lease, live: bool) -> dict:
     return {"name": row.name, "holder": row.holder, "expires": row.expires_at.isoformat(),
-            "live": row.expires_at >= now}
+            "live": bool(live)}
 
 
 def _problems(health: Health, now: datetime) -> list[str]:

@@ -8,9 +8,10 @@ PostgreSQL. The holder renews its leases every third of their length from a hear
 thread, so a long batch never lets one lapse; a daemon killed with SIGKILL stops renewing,
 and another takes the work over once the lease has expired: within `daemon.lease_seconds`.
 
-Times here are the machine's real clock, not the assistant's business clock: a lease is
-about whether a process is alive, never about the date. Several machines must keep their
-clocks in step (NTP) to well under the lease length.
+Times here are the database's own clock (`Store.now`), neither the assistant's business
+clock nor the machine's: a lease is about whether a process is alive, never about the
+date, and daemons on machines whose clocks disagree still agree on when one has lapsed,
+because they all ask the one database.
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from assistant.errors import ConfigError
-from assistant.store.models import Lease, utcnow
+from assistant.store.models import Lease
 from assistant.store.database import Store
 
 log = logging.getLogger("assistant.daemon.leases")
@@ -66,12 +67,10 @@ def mailbox_lease(settings, folder: str | None = None) -> str:
 class Leases:
     """The leases one process takes, renews and gives back."""
 
-    def __init__(self, store: Store, seconds: float = 30, holder: str | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: Store, seconds: float = 30, holder: str | None = None):
         self.store = store
         self.length = timedelta(seconds=seconds)
         self.holder = holder or process_id()
-        self.clock = clock
         self.held: set[str] = set()
         self._lock = threading.Lock()     # the heartbeat thread renews what the loop takes
 
@@ -82,9 +81,8 @@ class Leases:
 
     def take(self, name: str) -> bool:
         """Take or renew `name`; True when this process holds it now."""
-        now = self.clock()
         with self._lock:
-            got = self._update(name, now) or self._insert(name, now)
+            got = self._update(name) or self._insert(name)
             if got and name not in self.held:
                 log.info("leases: %s now held by %s", name, self.holder)
             elif not got and name in self.held:
@@ -92,21 +90,22 @@ class Leases:
             (self.held.add if got else self.held.discard)(name)
             return got
 
-    def _update(self, name: str, now: datetime) -> bool:
+    def _update(self, name: str) -> bool:
         # One statement: it reads and writes the row under the database's own lock, so of
         # two daemons asking at the same moment only one sees the old holder's lease lapsed.
         with self.store.session() as session:
             result = session.execute(
                 update(Lease).where(Lease.name == name)
-                .where((Lease.holder == self.holder) | (Lease.expires_at < now))
-                .values(holder=self.holder, expires_at=now + self.length))
+                .where((Lease.holder == self.holder) | (Lease.expires_at < self.store.now()))
+                .values(holder=self.holder, expires_at=self.store.now(self.length)))
             return result.rowcount == 1
 
-    def _insert(self, name: str, now: datetime) -> bool:
+    def _insert(self, name: str) -> bool:
         try:
             with self.store.session() as session:
-                session.add(Lease(name=name, holder=self.holder, acquired_at=now,
-                                  expires_at=now + self.length))
+                session.execute(insert(Lease).values(
+                    name=name, holder=self.holder, acquired_at=self.store.now(),
+                    expires_at=self.store.now(self.length)))
             return True
         except IntegrityError:     # another daemon holds it (or took it a moment ago)
             return False
@@ -157,13 +156,14 @@ class Leases:
         """The processes whose presence lease has not expired."""
         with self.store.session() as session:
             names = session.exec(select(Lease.name).where(
-                Lease.name.startswith(PROCESS_PREFIX), Lease.expires_at >= self.clock())).all()
+                Lease.name.startswith(PROCESS_PREFIX), Lease.expires_at >= self.store.now())).all()
         return {name.removeprefix(PROCESS_PREFIX) for name in names}
 
-    def rows(self) -> list[Lease]:
-        """Every lease in the database, expired ones too (for `assistant status`)."""
-        with self.store.session() as session:
-            return list(session.exec(select(Lease).order_by(Lease.name)).all())
+
+def live_leases(session: Session, store: Store) -> list[tuple[Lease, bool]]:
+    """Every lease by name, expired ones too, each with whether it is live now on the
+    database's clock (for `assistant status`)."""
+    return list(session.exec(select(Lease, Lease.expires_at >= store.now()).order_by(Lease.name)).all())
 
 
 class Heartbeat:

@@ -120,11 +120,15 @@ class Dovecot:
     """
 
     def __init__(self, root: Path | str | None = None, host: str = LOOPBACK, port: int | None = None,
-                 tls: bool = False, sent_folder: str | None = None):
+                 tls: bool = False, sent_folder: str | None = None,
+                 certificate: tuple[Path, Path] | None = None):
         self._own_root = root is None
+        # (certificate chain, private key) signed by some authority; without it, with tls,
+        # a self-signed certificate is made.
+        self._given_certificate = certificate
         self.sent_folder = sent_folder      # made for every user, marked \Sent (RFC 6154)
-        self.tls = tls
-        self.ssl_port = free_port(host) if tls else 0
+        self.tls = tls or certificate is not None
+        self.ssl_port = free_port(host) if self.tls else 0
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-") if root is None else root).resolve()
         self.host = host
         self.port = port or free_port(host)
@@ -145,7 +149,12 @@ class Dovecot:
         for name in ("run", "state", "mail", "users"):
             (self.root / name).mkdir(exist_ok=True)
         os.chown(self.root / "mail", uid, gid)
-        if self.tls:
+        if self.tls and self._given_certificate:
+            (self.root / "tls").mkdir(exist_ok=True)
+            chain, key = self._given_certificate
+            shutil.copyfile(chain, self.certificate)
+            shutil.copyfile(key, self.root / "tls" / "key.pem")
+        elif self.tls:
             _self_signed(self.root / "tls", self.host)
         (self.root / "dovecot.conf").write_text(self._config(uid, gid), encoding="utf-8")
 
@@ -176,7 +185,8 @@ class Dovecot:
 
     @property
     def certificate(self) -> Path:
-        """The self-signed certificate (tls=True): trust it with ssl.create_default_context(cafile=...)."""
+        """The server's certificate (tls=True); a self-signed one can be trusted as its own
+        authority: ssl.create_default_context(cafile=...)."""
         return self.root / "tls" / "cert.pem"
 
     @property

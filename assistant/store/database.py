@@ -6,17 +6,19 @@ import logging
 import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event, inspect, make_url, text
+from sqlalchemy import event, func, inspect, literal, make_url, text, type_coerce
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from assistant.store import models  # noqa: F401  (registers the tables)
 from assistant.errors import ConfigError
-from assistant.store.models import Setting
+from assistant.store.models import Setting, UTCDateTime
 
 log = logging.getLogger("assistant.store.database")
 
@@ -89,6 +91,20 @@ class Store:
                     step(conn)
                     _set_version(conn, version)
             return current
+
+    def now(self, later: timedelta = timedelta(0)) -> ColumnElement:
+        """The database's own time, `later` ahead, as an expression for a statement.
+
+        For what must agree between processes on several machines (whether a lease has
+        lapsed): their clocks may disagree, the database's is one. PostgreSQL's
+        clock_timestamp() is the moment the statement runs (now() would be when its
+        transaction began); SQLite's is written in the text form its UTC times are kept in.
+        """
+        if self.engine.dialect.name == "sqlite":
+            moment = func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{later.total_seconds():+f} seconds")
+        else:
+            moment = func.clock_timestamp() + literal(later)
+        return type_coerce(moment, UTCDateTime())
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -15,7 +15,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
 from assistant.transport.fetched import Backoff
-from assistant.transport.tls import implicit_tls_hint, is_loopback, trusting
+from assistant.transport.tls import certificate_refused, implicit_tls_hint, is_loopback, trusting
 
 log = logging.getLogger("assistant.transport.imapconnection")
 
@@ -49,7 +49,8 @@ class ImapConnection:
         self._backoff = backoff
         self._sleep = sleep
         self._timeout = timeout
-        self._ssl_context = ssl_context or trusting("imap", settings.imap.ca_file)
+        self._ca_file = settings.imap.ca_file
+        self._ssl_context = ssl_context or trusting("imap", self._ca_file)
         self._client: IMAPClient | None = None
         if self.security not in SECURITY_CHOICES:
             raise ConfigError(f"imap.security must be one of {', '.join(SECURITY_CHOICES)}, not {self.security!r}")
@@ -65,7 +66,8 @@ class ImapConnection:
             client = self._open()
         except ssl.SSLCertVerificationError as exc:
             # Not worth a retry: the certificate will be just as wrong in a minute.
-            raise MailboxUnavailable(f"imap: {self.host}:{self.port} certificate refused: {exc.verify_message}") from exc
+            raise MailboxUnavailable(f"imap: {self.host}:{self.port}: "
+                                     f"{certificate_refused('imap', self._ca_file, exc)}") from exc
         except (OSError, IMAPClientError) as exc:
             hint = implicit_tls_hint("imap", self.security, self.host, self.port)
             raise _Unreachable(f"imap: cannot reach {self.host}:{self.port}: {one_line_reason(exc)}{hint}") from exc

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, MailboxUnavailable
-from assistant.transport.tls import implicit_tls_hint, is_loopback, trusting
+from assistant.transport.tls import certificate_refused, implicit_tls_hint, is_loopback, trusting
 from assistant.daemon.leases import process_id
 from assistant.store.models import OutboxMail
 from assistant.store.states import MailKind, OutboxStatus
@@ -377,10 +377,8 @@ class Outbox:
                 connection.login(self.settings.smtp.username, self.settings.secret("smtp"))
             return connection
         except ssl.SSLCertVerificationError as exc:
-            trust = (f"is {self.settings.smtp.ca_file} the authority that signed it?" if self.settings.smtp.ca_file
-                     else "set smtp.ca_file to the authority that signed it")
-            raise MailboxUnavailable(f"smtp {host}:{port}: certificate refused: {exc.verify_message}; "
-                                     f"{trust}") from exc
+            raise MailboxUnavailable(f"smtp {host}:{port}: "
+                                     f"{certificate_refused('smtp', self.settings.smtp.ca_file, exc)}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             hint = implicit_tls_hint("smtp", security, host, port)
             raise MailboxUnavailable(f"smtp {host}:{port}: {exc}".splitlines()[0] + hint) from exc

@@ -8,6 +8,12 @@ import ssl
 
 from assistant.errors import ConfigError
 
+# OpenSSL's verify codes for "no trusted authority signed this certificate" (x509_vfy.h):
+# unable to get the issuer, self-signed, self-signed in the chain, issuer not found
+# locally, leaf not verifiable, and a signature that the named authority did not make.
+UNTRUSTED_ISSUER = frozenset({2, 7, 18, 19, 20, 21})
+NAME_MISMATCH = frozenset({62, 63, 64})     # host name, e-mail address, IP address
+
 # Ports where TLS starts with the connection (RFC 8314), and the STARTTLS port beside each.
 IMPLICIT_TLS_PORTS = {465: 587, 993: 143}
 PROBE_SECONDS = 3
@@ -63,6 +69,23 @@ def is_loopback(host: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)    # ::ffff:127.0.0.1 reaches 127.0.0.1
     return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def certificate_refused(section: str, ca_file: str, exc: ssl.SSLCertVerificationError) -> str:
+    """Why a server's certificate was refused, and what the operator can set, in one line:
+    "certificate refused: unable to get local issuer certificate; set imap.ca_file to the
+    authority that signed it".
+
+    The hint names `ca_file` only when the trouble is who signed the certificate: an
+    expired certificate or one made out to another name is not cured by trusting more.
+    """
+    reason = f"certificate refused: {exc.verify_message or exc.reason or exc}"
+    if exc.verify_code in UNTRUSTED_ISSUER:
+        return reason + (f"; is {ca_file} the authority that signed it?" if ca_file
+                         else f"; set {section}.ca_file to the authority that signed it")
+    if exc.verify_code in NAME_MISMATCH:
+        return reason + f"; {section}.host must be a name the certificate is made out to"
+    return reason
 
 
 def trusting(section: str, ca_file: str) -> ssl.SSLContext | None:
