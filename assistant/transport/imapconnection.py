@@ -9,7 +9,7 @@ import ssl
 import time
 from typing import Callable, Self, TypeVar
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from assistant.config import Settings
@@ -22,6 +22,10 @@ log = logging.getLogger("assistant.transport.imapconnection")
 T = TypeVar("T")
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
+# A server greets within a second or two; one that has not in this long never will (a
+# TLS port waiting for our handshake while we wait for its plain greeting, a firewall
+# that swallows packets), so `run --once` says so well before the read timeout.
+GREETING_SECONDS = 15
 
 
 class _Unreachable(MailboxUnavailable):
@@ -84,9 +88,10 @@ class ImapConnection:
 
     def _open(self) -> IMAPClient:
         context = self._ssl_context or ssl.create_default_context()
+        timeout = SocketTimeout(connect=min(GREETING_SECONDS, self._timeout), read=self._timeout)
         if self.security == "ssl":
-            return IMAPClient(self.host, self.port, ssl=True, ssl_context=context, timeout=self._timeout)
-        client = IMAPClient(self.host, self.port, ssl=False, timeout=self._timeout)
+            return IMAPClient(self.host, self.port, ssl=True, ssl_context=context, timeout=timeout)
+        client = IMAPClient(self.host, self.port, ssl=False, timeout=timeout)
         if self.security == "starttls":
             # Never fall back to plain text: without STARTTLS the password would cross
             # the network in clear, and an attacker can strip the capability on purpose.
