@@ -213,7 +213,7 @@ class App:
 
     @cached_property
     def drafts(self) -> Drafts:
-        from assistant.desk.drafts import Drafts            # lazy: see Drafts
+        from assistant.desk.drafts import Drafts  # lazy: verdict rules and smtplib, for drafts only
         # Listing and showing drafts reads rows; the template, tone and review parts are
         # built when a draft is written or decided.
         return Drafts(self.store, self.clock, self.settings, drafter=lambda: self.drafter,
