@@ -6,50 +6,47 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from functools import cached_property
-
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
-from assistant.desk.drafts import Drafts
 from assistant.desk.outbox import OutboxDesk
 from assistant.desk.tickets import Desk
 from assistant.policy import timetable
 from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
-from assistant.replies.acknowledge import Acknowledgements
-from assistant.replies.compose import Composer
-from assistant.replies.dispatch import Dispatcher
-from assistant.replies.notices import Notices
-from assistant.replies.oncall import OnCall
 from assistant.replies.pending import PendingNotices
-from assistant.replies.render import Drafter
-from assistant.replies.review import Review
-from assistant.replies.staff import StaffMail
-from assistant.schedule.alerts import Alerts
-from assistant.schedule.jobs import Checkpoints
-from assistant.schedule.progress import ProgressReports
 from assistant.schedule.rhythm import Rhythm
-from assistant.schedule.summary import Summary
 from assistant.store.database import Store, open_store
 from assistant.store.models import utcnow
 from assistant.store.states import MailKind
-from assistant.tickets.access import OwnerRequest
 from assistant.tickets.assessment import Assessor
 from assistant.tickets.conversation import Signatures
 from assistant.tickets.worklog import WorkLog
-from assistant.transport.outbox import Outbox
 from assistant.walk.passage import Clock, Outcome, Tally
 
-# spaCy and the language pipelines take most of a second to import: they are loaded where
-# mail is read or text checked, so `assistant tickets`, `outbox`, `status` and
-# `quarantine list` answer at once.
+# The parts imported above read and change rows, and load no more than the database needs.
+# The others are imported where they are built ("lazy" below): letters bring Jinja2 and
+# Babel, sending smtplib, the walk and the tone checker spaCy; `assistant tickets`,
+# `outbox`, `status`, `quarantine` and `drafts` list rows and must answer at once
+# (tests/test_operations.py checks what they load).
 if TYPE_CHECKING:
-    from assistant.walk.pipeline import Walk
-    from assistant.walk.workers import Understanding
+    from assistant.desk.drafts import Drafts
     from assistant.policy.language import Pipelines
     from assistant.policy.tone import ToneChecker
     from assistant.policy.triage import Triage
+    from assistant.replies.acknowledge import Acknowledgements
+    from assistant.replies.compose import Composer
+    from assistant.replies.dispatch import Dispatcher
+    from assistant.replies.oncall import OnCall
+    from assistant.replies.render import Drafter
+    from assistant.replies.review import Review
+    from assistant.replies.staff import StaffMail
+    from assistant.schedule.jobs import Checkpoints
+    from assistant.tickets.access import OwnerRequest
     from assistant.transport.files import RawMail
+    from assistant.transport.outbox import Outbox
+    from assistant.walk.pipeline import Walk
+    from assistant.walk.workers import Understanding
 
 log = logging.getLogger("assistant.app")
 
@@ -61,7 +58,7 @@ class App:
     the parts it works with. Nothing below App reaches back into it.
 
     Parts are built lazily so `assistant parse` never opens a database and `assistant
-    tickets` never loads the language pipelines.
+    tickets` never loads the language pipelines or the templates.
     """
 
     def __init__(self, settings: Settings, clock: Clock = utcnow):
@@ -98,6 +95,7 @@ class App:
 
     @cached_property
     def drafter(self) -> Drafter:
+        from assistant.replies.render import Drafter        # lazy: loads Jinja2
         return Drafter(self.settings.templates_dir, self.tone)
 
     # -- letters --------------------------------------------------------------------------
@@ -107,38 +105,53 @@ class App:
 
     @cached_property
     def outbox(self) -> Outbox:
+        from assistant.transport.outbox import Outbox       # lazy: only where mail is sent
         return Outbox(self.settings, self.store, self.clock)
 
     @cached_property
     def staff(self) -> StaffMail:
+        from assistant.replies.notices import Notices       # lazy: loads Jinja2
+        from assistant.replies.staff import StaffMail       # lazy: loads Jinja2
         return StaffMail(self.settings, Notices(self.settings.templates_dir), self.outbox)
 
     @cached_property
     def composer(self) -> Composer:
+        from assistant.replies.compose import Composer      # lazy: loads Jinja2
         return Composer(self.settings, self.sla, self.drafter)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
+        from assistant.replies.dispatch import Dispatcher   # lazy: only where replies are sent
         return Dispatcher(self.settings, self.store, self.clock, self.outbox, self.signatures)
 
     @cached_property
     def review(self) -> Review:
+        from assistant.replies.review import Review         # lazy: loads Jinja2
         return Review(self.staff, self.dispatcher, self.tone.check)
 
     @cached_property
     def acknowledgements(self) -> Acknowledgements:
+        from assistant.replies.acknowledge import Acknowledgements  # lazy: loads Jinja2
         return Acknowledgements(self.settings, self.store, self.clock, self.composer,
                                 self.dispatcher, self.review)
 
     @cached_property
     def oncall(self) -> OnCall:
+        from assistant.replies.oncall import OnCall         # lazy: loads Jinja2
         return OnCall(self.settings, self.staff, self.signatures, self.sla, self.timetable)
 
     @cached_property
+    def owner_requests(self) -> OwnerRequest:
+        from assistant.tickets.access import OwnerRequest   # lazy: loads Jinja2
+        return OwnerRequest(self.staff, self.signatures)
+
+    @cached_property
     def pending(self) -> PendingNotices:
-        # Inside the walk only a note is made; the owner's letter is written after the commit.
-        owners = OwnerRequest(self.staff, self.signatures)
-        return PendingNotices(self.store, self.clock, {MailKind.ACCESS_REQUEST: owners.ask})
+        # Inside the walk only a note is made; the owner's letter is written after the commit,
+        # and only then are the letter's parts built (`outbox list` reads the notes alone).
+        return PendingNotices(self.store, self.clock, {
+            MailKind.ACCESS_REQUEST: lambda session, ticket, owner, now: self.owner_requests.ask(
+                session, ticket, owner, now)})
 
     def write_letters_due(self, limit: int = 500) -> int:
         """Acknowledgements of new tickets, then on-call alerts of critical ones, whose
@@ -175,6 +188,10 @@ class App:
     # -- schedule and desk ------------------------------------------------------------------
     @cached_property
     def checkpoints(self) -> Checkpoints:
+        from assistant.schedule.alerts import Alerts        # lazy: loads Jinja2
+        from assistant.schedule.jobs import Checkpoints     # lazy: loads Jinja2 and Babel
+        from assistant.schedule.progress import ProgressReports  # lazy: loads Jinja2
+        from assistant.schedule.summary import Summary      # lazy: loads Babel
         rhythm = Rhythm(self.sla)
         progress = ProgressReports(self.store, self.clock, timetable=self.timetable, rhythm=rhythm,
                                    composer=self.composer, dispatcher=self.dispatcher,
@@ -196,7 +213,11 @@ class App:
 
     @cached_property
     def drafts(self) -> Drafts:
-        return Drafts(self.store, self.clock, self.settings, self.drafter, self.composer, self.review)
+        from assistant.desk.drafts import Drafts  # lazy: verdict rules and smtplib, for drafts only
+        # Listing and showing drafts reads rows; the template, tone and review parts are
+        # built when a draft is written or decided.
+        return Drafts(self.store, self.clock, self.settings, drafter=lambda: self.drafter,
+                      composer=lambda: self.composer, review=lambda: self.review)
 
     @cached_property
     def outbox_desk(self) -> OutboxDesk:

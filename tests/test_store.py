@@ -88,6 +88,15 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path):
         Store(store.url).migrate()
 
 
+def test_a_database_at_the_current_version_that_lost_a_table_gets_it_back(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE lease"))
+    Store(store.url).migrate()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM lease")).scalar() == 0
+
+
 @pytest.mark.postgres
 def test_the_walk_works_on_postgresql(tmp_path, postgres):
     url = postgres.create_database(f"t_{secrets.token_hex(4)}")

@@ -18,12 +18,9 @@ from assistant.cli import logformat, views
 from assistant.cli.parser import build_parser
 from assistant.app import App
 from assistant.daemon import health
-from assistant.replies.approval import DecisionKind
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected, crash_reason
 from assistant.policy.timetable import Readers
-from assistant.schedule.summary import row_json
 from assistant.store.models import utcnow
-from assistant.transport import files as sources
 
 log = logging.getLogger("assistant.cli.commands")
 
@@ -80,6 +77,7 @@ def cmd_init(app: App, args) -> int:
 
 
 def cmd_import(app: App, args) -> int:
+    from assistant.transport import files as sources    # lazy: the mailbox module, for import only
     app.walk.read_history(sources.arrived, acknowledge=args.acknowledge)  # its own dates
     paths = list(args.paths)
     total = sources.count(paths) if not args.json else 0
@@ -196,6 +194,7 @@ def cmd_drafts(app: App, args) -> int:
         said = app.drafts.reject(args.number, who)
     print(json.dumps({"draft": args.number, "result": said.text}) if args.json
           else f"draft {args.number}: {said.text}")
+    from assistant.replies.approval import DecisionKind  # lazy: other commands need no verdicts
     return 1 if said.kind is DecisionKind.HELD else 0
 
 
@@ -296,6 +295,7 @@ def cmd_report(app: App, args) -> int:
                   + ("" if app.settings.smtp.host else " (no [smtp] host: `assistant run` sends them)"))
         return 0
     if args.json:
+        from assistant.schedule.summary import row_json  # lazy: loads Babel, for reports only
         print(json.dumps({"generated_at": now.isoformat(), "since": since.isoformat() if since else None,
                           "incidents": [row_json(r) for r in rows]}, ensure_ascii=False))
         return 0

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.daemon.leases import PROCESS_PREFIX, live_leases, mailbox_lease
-from assistant.replies import oncall
+from assistant.replies.pending import unwritten_alert
 from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket
 from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
 
@@ -54,7 +54,7 @@ def check(app) -> Health:
             leases=[_lease(row, live) for row, live in live_leases(session, app.store)])
         unacknowledged = session.exec(select(Ticket.id).where(
             Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
-        alert = oncall.unwritten(session)
+        alert = unwritten_alert(session)
     health.queues["alerts_unwritten"] = len(alert["tickets"]) if alert else 0
     if mailbox:
         live = {lease["name"]: lease["holder"] for lease in health.leases if lease["live"]}

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from assistant.config import Settings
-from assistant.replies.acknowledge import pick_consultant
-from assistant.replies.compose import Composer
-from assistant.replies.render import Drafter
-from assistant.replies.review import Review
 from assistant.store.database import Store
 
 from assistant.replies import approval
@@ -23,15 +19,23 @@ from assistant.errors import NotFound, Rejected
 from assistant.store.models import Client, Draft, Ticket
 from assistant.store.states import DraftStatus
 
+if TYPE_CHECKING:       # templates and the tone checker: built when a draft is written or decided
+    from assistant.replies.compose import Composer
+    from assistant.replies.render import Drafter
+    from assistant.replies.review import Review
+
 
 @dataclass(eq=False)
 class Drafts:
+    """Listing and showing read rows only; the letter-writing parts (Jinja2, spaCy) are
+    asked for when a draft is written or decided, so `assistant drafts` answers at once."""
+
     store: Store
     clock: Callable[[], datetime]
     settings: Settings
-    drafter: Drafter
-    composer: Composer
-    review: Review
+    drafter: Callable[[], Drafter]
+    composer: Callable[[], Composer]
+    review: Callable[[], Review]
 
     def rows(self, include_done: bool = False) -> list[dict]:
         with self.store.session() as session:
@@ -69,14 +73,14 @@ class Drafts:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
                 raise NotFound(f"no ticket #{ticket_id}")
-            offered = self.drafter.reply_situations()
+            offered = self.drafter().reply_situations()
             if situation not in offered:
                 raise Rejected(f"no such situation {situation!r}; one of: " + ", ".join(offered)
                                + ("" if situation != "manager_summary"
                                   else " (the manager summary is `assistant report`)"))
-            ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
-            draft = self.composer.draft(session, ticket, situation, now, extra)
-            self.review.ask(session, draft, None, now)
+            ticketstate.assign_if_unowned(ticket, ticketstate.pick_consultant(self.settings, ticket))
+            draft = self.composer().draft(session, ticket, situation, now, extra)
+            self.review().ask(session, draft, None, now)
             number = draft.id
         return self.show(number)
 
@@ -97,7 +101,7 @@ class Drafts:
         with self.store.session() as session:
             draft = approval.get_draft(session, number)
             approval.check_version(draft, expected)
-            return self.review.decide(session, draft, verdict, who, self.clock())
+            return self.review().decide(session, draft, verdict, who, self.clock())
 
     def act(self, number: int, action: str, text: str, who: str,
             expected: str | None) -> approval.Decision:
@@ -113,15 +117,15 @@ class Drafts:
             draft = approval.get_draft(session, number)
             approval.check_version(draft, expected)
             if action == "reject":
-                return self.review.decide(session, draft, approval.Verdict("reject"), who, self.clock())
-            findings = approval.save(draft, text, who, self.review.findings_of)
+                return self.review().decide(session, draft, approval.Verdict("reject"), who, self.clock())
+            findings = approval.save(draft, text, who, self.review().findings_of)
             if action == "save":
                 return approval.Decision(approval.DecisionKind.SAVED, f"saved; {len(findings)} tone "
                                          f"findings" if findings else "saved")
             if action == "approve" and findings:
                 return approval.Decision(approval.DecisionKind.HELD, approval.HELD_FOR_TONE)
             verdict = approval.Verdict("anyway" if action == "anyway" else "approve")
-            return self.review.decide(session, draft, verdict, who, self.clock())
+            return self.review().decide(session, draft, verdict, who, self.clock())
 
     def version(self, number: int) -> str:
         """The draft's version now, as `act` and `approve` expect it."""

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from assistant.replies import oncall
-from assistant.replies.pending import PendingNotices
+from assistant.replies.pending import PendingNotices, unwritten_alert
 from assistant.store.database import Store
 
 from assistant.errors import NotFound, Rejected
@@ -51,7 +50,7 @@ class OutboxDesk:
     def _alerts_unwritten(self) -> list[dict]:
         """The on-call alert that keeps failing to be written (retried every round)."""
         with self.store.session() as session:
-            alert = oncall.unwritten(session)
+            alert = unwritten_alert(session)
         if alert is None:
             return []
         tickets = alert["tickets"]

@@ -70,7 +70,7 @@ class Acknowledgements:
         return done
 
     def _acknowledge(self, session: Session, ticket: Ticket, now: datetime) -> None:
-        ticketstate.assign_if_unowned(ticket, pick_consultant(self.settings, ticket))
+        ticketstate.assign_if_unowned(ticket, ticketstate.pick_consultant(self.settings, ticket))
         # The acknowledgement answers the mail that opened the ticket, even when the
         # client wrote again before it went out.
         first = last_client_message(session, ticket, first=True)
@@ -91,10 +91,3 @@ def _why_not_written(exc: Exception) -> str:
     if isinstance(exc, AssistantError):
         return (str(exc).splitlines() or [type(exc).__name__])[0][:500]
     return crash_reason(exc, "writing the acknowledgement")
-
-
-def pick_consultant(settings: Settings, ticket: Ticket) -> str | None:
-    """Consultants who speak the ticket's language, taken in turn by ticket number."""
-    people = [p for p in settings.consultants if ticket.language in p.languages]
-    people = people or list(settings.consultants)
-    return people[ticket.id % len(people)].email if people else None

@@ -17,8 +17,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from assistant.replies import grammar
+from assistant.replies.pending import alert_not_written, alert_written
 from assistant.tickets.conversation import Signer
-from assistant.store.models import AlertSent, Client, Setting, Ticket
+from assistant.store.models import AlertSent, Client, Ticket
 from assistant.store.states import MailKind
 from assistant.policy.severity import grades_of
 from assistant.config import Settings
@@ -35,9 +36,6 @@ KIND = "oncall"
 # ("Беру") is known to answer an alert about those tickets: a<id>-<id>.<hmac>.<random>@.
 ALERT_KIND = "a"
 MAX_NAMED = 40
-# Setting key of the alert that could not be written: the operator sees it in `outbox list`
-# and `status` until a round writes it (value: JSON with error, attempts, since, tickets).
-UNWRITTEN = "oncall:unwritten"
 _ALERT_ID = re.compile(r"^a([\d-]{1,500})\.([0-9a-f]{16})\.[0-9a-z]+@", re.IGNORECASE)
 
 
@@ -100,28 +98,15 @@ class OnCall:
             savepoint.commit()
         except Exception as exc:  # noqa: BLE001 - a broken template: tried again next round
             savepoint.rollback()
-            self._not_written(session, tickets, addresses, exc, now)
+            alert_not_written(session, [t.id for t in tickets], addresses, exc, now)
+            log.exception("oncall: the alert of %s could not be written; trying again next round",
+                          ", ".join(t.tag for t in tickets))
             return 0
-        unwritten = session.get(Setting, UNWRITTEN)
-        if unwritten is not None:
-            session.delete(unwritten)
+        alert_written(session)
         for row in pending:
             row.sent_to, row.at = ",".join(addresses) or "-", now
         session.flush()
         return len(tickets)
-
-    def _not_written(self, session: Session, tickets: list[Ticket], addresses: list[str],
-                     exc: Exception, now: datetime) -> None:
-        """Keep why the alert failed where `outbox list` and `status` show it."""
-        row = session.get(Setting, UNWRITTEN) or Setting(key=UNWRITTEN, value="{}")
-        before = json.loads(row.value or "{}")
-        row.value = json.dumps({
-            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-            "attempts": before.get("attempts", 0) + 1, "since": before.get("since", now.isoformat()),
-            "tickets": [t.id for t in tickets], "to": ",".join(addresses)})
-        session.add(row)
-        log.exception("oncall: the alert of %s could not be written; trying again next round",
-                      ", ".join(t.tag for t in tickets))
 
     def _mail(self, session: Session, address: str, tickets: list[Ticket], now: datetime) -> None:
         lang = self.staff.language(address)
@@ -147,13 +132,6 @@ class OnCall:
             "resolution_due": local_time(ticket.resolution_due, lang, zone, now),
             "owner": name_in(owner, lang) if owner else (ticket.assignee or ""),
         }
-
-
-def unwritten(session: Session) -> dict | None:
-    """The alert that could not be written, e.g. {"error": "UndefinedError: ...",
-    "attempts": 3, "since": "...", "tickets": [4], "to": "duty@example.com"}; None when none."""
-    row = session.get(Setting, UNWRITTEN)
-    return json.loads(row.value) if row is not None and row.value else None
 
 
 def local_time(moment: datetime | None, lang: str, zone: str, now: datetime) -> str:

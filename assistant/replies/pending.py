@@ -6,24 +6,30 @@ ticket to a template (a broken on-call template once quarantined a critical mail
 ticket at all; on-call alerts are now marked and written the same way by oncall.py). So
 the walk only records a PendingNotice, and `write_due` (run by the daemon after each batch) writes each
 in its own savepoint, retrying a failure a few times before it is shown to the operator
-as failed.
+as failed. The on-call alert that oncall.py could not write is recorded here as well, so
+`outbox list` and `status` read what failed without loading a single template.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, select
 
-from assistant.store.models import PendingNotice, Ticket
+from assistant.store.models import PendingNotice, Setting, Ticket
 from assistant.store.states import MailKind, NoticeState
 from assistant.store.database import Store, claim_due, in_savepoint
 
 log = logging.getLogger("assistant.replies.pending")
 
 MAX_ATTEMPTS = 5
+# Setting key of the on-call alert that could not be written (oncall.py writes alerts and
+# retries them every round): the operator sees it in `outbox list` and `status` until a
+# round writes it (value: JSON with error, attempts, since, tickets, to).
+UNWRITTEN_ALERT = "oncall:unwritten"
 
 # kind -> (session, ticket, detail, now) -> None: renders and queues the letter.
 Writer = Callable[[Session, Ticket, str, datetime], None]
@@ -75,3 +81,29 @@ class PendingNotices:
         with self.store.session() as session:
             return list(session.exec(select(PendingNotice).where(
                 PendingNotice.state == NoticeState.FAILED).order_by(PendingNotice.id)).all())
+
+
+def alert_not_written(session: Session, tickets: list[int], addresses: list[str],
+                      exc: Exception, now: datetime) -> None:
+    """Keep why the on-call alert failed where `outbox list` and `status` show it."""
+    row = session.get(Setting, UNWRITTEN_ALERT) or Setting(key=UNWRITTEN_ALERT, value="{}")
+    before = json.loads(row.value or "{}")
+    row.value = json.dumps({
+        "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+        "attempts": before.get("attempts", 0) + 1, "since": before.get("since", now.isoformat()),
+        "tickets": tickets, "to": ",".join(addresses)})
+    session.add(row)
+
+
+def alert_written(session: Session) -> None:
+    """The on-call alert went out: nothing is left to show."""
+    row = session.get(Setting, UNWRITTEN_ALERT)
+    if row is not None:
+        session.delete(row)
+
+
+def unwritten_alert(session: Session) -> dict | None:
+    """The on-call alert that could not be written, e.g. {"error": "UndefinedError: ...",
+    "attempts": 3, "since": "...", "tickets": [4], "to": "duty@example.com"}; None when none."""
+    row = session.get(Setting, UNWRITTEN_ALERT)
+    return json.loads(row.value) if row is not None and row.value else None

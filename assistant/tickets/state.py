@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from assistant.config import Settings
 from assistant.store.models import Client, Ticket, TicketChange
 from assistant.store.states import Status
 from assistant.policy.sla import SlaBook
@@ -89,6 +90,13 @@ def assign(session: Session, ticket: Ticket, person: str | None, *, by: str, why
                              new=person or "", who=by, why=why, at=now))
     ticket.assignee = person
     return True
+
+
+def pick_consultant(settings: Settings, ticket: Ticket) -> str | None:
+    """Consultants who speak the ticket's language, taken in turn by ticket number."""
+    people = [p for p in settings.consultants if ticket.language in p.languages]
+    people = people or list(settings.consultants)
+    return people[ticket.id % len(people)].email if people else None
 
 
 def assign_if_unowned(ticket: Ticket, person: str | None) -> str | None:
