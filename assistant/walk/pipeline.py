@@ -135,7 +135,6 @@ class Walk:
         savepoint = session.begin_nested()
         try:
             outcome = self._walk(session, raw, digest, source, retry, understood, known)
-            known.write_kept(session)
             savepoint.commit()
         except Exception as exc:  # noqa: BLE001 - one bad message never stops the loop
             savepoint.rollback()
@@ -171,7 +170,6 @@ class Walk:
                     walked.append(ahead.next())
                     digest = _digest(raw, walked[-1])
                     outcomes.append(self._walk(session, raw, digest, source, False, walked[-1], known))
-                known.write_kept(session)
         except Exception:  # noqa: BLE001 - replayed carefully below
             log.info("walk: a message in the batch failed; walking the %d one by one", len(messages))
             walked.extend(ahead.next() for _ in range(len(messages) - len(walked)))

@@ -69,9 +69,11 @@ class Join:
             conversation.reopen_if_done(ticket, session, now, mail.message_id)
             conversation.add_participants(session, ticket, (*mail.to, *mail.cc), self.settings)
         else:
-            client = conversation.client_for(mail, session, self.settings, now)
-            passage.known.rows.append(client)   # Assess reads it again: from memory, not SQL
-            ticket = conversation.open_ticket(mail, client, session, self.settings, now)
+            known = passage.known
+            client = conversation.client_for(mail, session, self.settings, now,
+                                             seen=known.clients, ids=known.ids(session))
+            ticket = conversation.open_ticket(mail, client, session, self.settings, now,
+                                              known.ids(session))
             fate = Fate.NEW_TICKET
         record_message(session, mail, fate, ticket.id, passage.source, now)
         passage.ticket, passage.fate = ticket, fate
@@ -86,8 +88,9 @@ class Assess:
         self.assessor = assessor
 
     def __call__(self, passage: Passage) -> Outcome | None:
+        client = passage.known.client(passage.session, passage.ticket.client_id)
         self.assessor(passage.session, passage.ticket, passage.mail, passage.fate, passage.now,
-                      passage.verdict, alert=passage.acknowledge)
+                      passage.verdict, alert=passage.acknowledge, client=client)
         return None
 
 
