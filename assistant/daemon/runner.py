@@ -113,7 +113,7 @@ class Daemon:
                                  f"the mail was read")
         self._note_contact()
         # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
-        while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
+        while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) >= ACKNOWLEDGE_ROUND \
                 and not self.stopping.is_set():
             pass
         self.send()
@@ -225,7 +225,6 @@ class Daemon:
             tally.add(outcome)
         if done:
             inbox.mark_done(folder, done)
-        self.app.walk.run_after_commit()
         # The cursor never passes a message without a committed fate: it is read again.
         last_uid = batch.cursor.last_uid
         stuck = [fetched.uid for fetched, outcome in zip(batch.messages, outcomes) if not outcome]
