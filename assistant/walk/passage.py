@@ -18,6 +18,7 @@ from assistant.tickets.conversation import Match
 
 if TYPE_CHECKING:       # the workers bring the language pipelines; listing tickets does not
     from assistant.mail.intake import Incoming
+    from assistant.policy.triage import Assessment
     from assistant.walk.workers import Understood
 
 Clock = Callable[[], datetime]
@@ -62,9 +63,10 @@ class Known:
     def __init__(self):
         self.hashes: set[str] = set()
         self.message_ids: set[str] = set()
-        # Clients read or made by this batch, by address: a new one is not written yet, and
-        # the session keeps only a weak hold on rows it has read.
+        # Clients read or made by this batch, by address and by id: a new one is not written
+        # yet, and the session keeps only a weak hold on rows it has read.
         self.clients: dict[str, Client] = {}
+        self._clients_by_id: dict[int, Client] = {}
         self._ids: Ids | None = None
 
     def ids(self, session: Session) -> Ids:
@@ -75,11 +77,14 @@ class Known:
     def client(self, session: Session, client_id: int) -> Client | None:
         """The client with this id: made or read by this batch, or else read without a flush
         (every client not yet written is one of this batch's, so the flush could add nothing)."""
-        for client in self.clients.values():
-            if client.id == client_id:
-                return client
-        with session.no_autoflush:
-            return session.get(Client, client_id)
+        client = self._clients_by_id.get(client_id)
+        if client is None and len(self._clients_by_id) != len(self.clients):
+            self._clients_by_id = {client.id: client for client in self.clients.values()}
+            client = self._clients_by_id.get(client_id)
+        if client is None:
+            with session.no_autoflush:
+                client = session.get(Client, client_id)
+        return client
 
     def has_bytes(self, session: Session, digest: str) -> bool:
         return _stored_or_seen(session, self.hashes, _STORED_BYTES, digest)
@@ -124,6 +129,8 @@ class Passage:
     mail: Incoming | None = None           # set by Understand
     match: Match | None = None             # set by Thread
     ticket: Ticket | None = None           # set by Join
+    client: Client | None = None           # set by Join when it opens the ticket
+    assessment: Assessment | None = None   # set by Assess: the triage it put on the ticket
     fate: Fate | None = None               # NEW_TICKET or REPLY, set by Join
 
     @property

@@ -74,7 +74,7 @@ class Join:
                                              seen=known.clients, ids=known.ids(session))
             ticket = conversation.open_ticket(mail, client, session, self.settings, now,
                                               known.ids(session))
-            fate = Fate.NEW_TICKET
+            passage.client, fate = client, Fate.NEW_TICKET
         record_message(session, mail, fate, ticket.id, passage.source, now)
         passage.ticket, passage.fate = ticket, fate
         return None
@@ -88,9 +88,10 @@ class Assess:
         self.assessor = assessor
 
     def __call__(self, passage: Passage) -> Outcome | None:
-        client = passage.known.client(passage.session, passage.ticket.client_id)
-        self.assessor(passage.session, passage.ticket, passage.mail, passage.fate, passage.now,
-                      passage.verdict, alert=passage.acknowledge, client=client)
+        client = passage.client or passage.known.client(passage.session, passage.ticket.client_id)
+        passage.assessment = self.assessor(
+            passage.session, passage.ticket, passage.mail, passage.fate, passage.now,
+            passage.verdict, alert=passage.acknowledge, client=client)
         return None
 
 
@@ -104,6 +105,10 @@ class WorksNow:
         if passage.fate is not Fate.REPLY:
             return None
         session, ticket, mail, now = passage.session, passage.ticket, passage.mail, passage.now
+        said = passage.assessment
+        if said is not None and said.language == ticket.language and not said.works_now:
+            # Triage has read these words with these rules already (and the subject too).
+            return None
         words = self.triage.works_now(mail.visible_text or mail.text, ticket.language)
         if not words:
             return None
