@@ -112,10 +112,12 @@ class Walk:
         return outcome
 
     def run_after_commit(self) -> None:
-        """The letters the walk decided on (alerts, owner requests), once its fates are committed.
+        """The letters the walk decided on (owner requests), once its fates are committed:
+        after a single message (`process`) or an import's batch. The daemon writes them with
+        its other letters instead (`App.write_letters_due`).
 
         Each hook guards its own letters; a hook that still fails is logged and tried again
-        after the next batch, never charged to the mail that was walked.
+        the next time letters are written, never charged to the mail that was walked.
         """
         for hook in self.after_commit:
             try:
