@@ -154,9 +154,11 @@ class App:
                 session, ticket, owner, now)})
 
     def write_letters_due(self, limit: int = 500) -> int:
-        """Acknowledgements of new tickets, then on-call alerts of critical ones, whose
-        consultant is known by then; returns the acknowledgements written."""
-        done = self.acknowledgements.write_due(limit)
+        """The letters the walk left due: acknowledgements of new tickets and requests to
+        business owners (up to `limit` of each), then on-call alerts of critical tickets,
+        whose consultant is known by then. Returns how many of the first two were written,
+        so a caller writing in rounds goes on while that reaches `limit`."""
+        done = self.acknowledgements.write_due(limit) + self.pending.write_due(limit)
         try:
             with self.store.session() as session:
                 self.oncall.send_due(session, self.clock())

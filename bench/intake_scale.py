@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from assistant.demo.pgserver import PostgreSQL, binaries
+
 SECOND = "support2@example.com"
 START_DELAY = 30.0          # seconds for every reader to start up before they read together
 
@@ -34,7 +36,6 @@ def together(results: list[dict]) -> dict:
 
 def daemons(port: int, tmp: str, count: int, senders: int, rounds: int, bench) -> dict:
     """Rounds of: bare chain ×1, ×2; assistant daemons ×1, ×2 on a fresh PostgreSQL database."""
-    from pgserver import PostgreSQL, binaries
     if binaries() is None:
         print("PostgreSQL is not installed: the daemons rows are left out")
         return {}
@@ -64,8 +65,8 @@ def daemons(port: int, tmp: str, count: int, senders: int, rounds: int, bench) -
 def report_daemons(runs: dict, rate, median) -> None:
     if not runs:
         return
-    print(f"\nOne PostgreSQL database, one mailbox per daemon, workers = 0 "
-          f"(bare chain: one process per mailbox, SQLite each)")
+    print("\nOne PostgreSQL database, one mailbox per daemon, workers = 0 "
+          "(bare chain: one process per mailbox, SQLite each)")
     print(f"{'':38}{'msg/s':>8}{'× one':>8}{'/ bare':>8}{'peak MB':>9}")
     for kind, label in (("bare", "bare chain"), ("daemons", "assistant")):
         for n in (1, 2):

@@ -15,6 +15,7 @@ from assistant.config import Settings, defaults
 from assistant.transport.fetched import Backoff
 from assistant.transport.imap import Inbox
 from assistant.demo.mailserver import Dovecot, dovecot_binary
+from assistant.demo.pgserver import PostgreSQL, binaries
 from assistant.demo.smtpsink import SmtpSink
 
 def pytest_addoption(parser):
@@ -143,7 +144,6 @@ def tls_dovecot():
 @pytest.fixture(scope="session")
 def postgres():
     """A private PostgreSQL for the session; each test makes its own database on it."""
-    from pgserver import PostgreSQL, binaries
     if binaries() is None:
         pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql)")
     server = PostgreSQL().start()

@@ -77,3 +77,27 @@ def test_match_offsets_point_into_the_text():
     text = "Добрый день. У нас встала отгрузка."
     [match] = RuleMatcher(PIPELINES["ru"], [rule("ru", "встала отгрузка")])(text)
     assert text[match.start:match.end] == match.text == "встала отгрузка"
+
+
+def test_mail_with_new_words_without_end_stops_growing_the_pipeline_and_reads_the_same():
+    """Names, numbers and typos never end; past its kept strings a pipeline frees them."""
+    from datetime import datetime, timezone
+    from assistant.config import defaults
+    from assistant.policy.triage import Triage
+    arrived = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+    kept = Triage(defaults(), Pipelines())
+    pipelines = Pipelines(permanent_strings=len(kept.pipelines["ru"].vocab.strings) + 200)
+    bounded = Triage(defaults(), pipelines)
+    strings = pipelines["ru"].vocab.strings
+
+    def letter(n: int) -> str:
+        word = "".join("абвгдежзиклмнопрст"[int(d) + k] for k, d in enumerate(f"{n:06d}"))
+        return f"С утра остановилась отгрузка, склад стоит! Заказ №{100000 + n} от {word}"
+
+    sizes = []
+    for n in range(400):
+        said = bounded.assess("Отгрузка", letter(n), now=arrived)
+        assert said == kept.assess("Отгрузка", letter(n), now=arrived)
+        sizes.append(len(strings))
+    assert said.priority == "critical"
+    assert sizes[-1] == sizes[200], "the pipeline went on keeping every new word"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from sqlmodel import select
 
 from assistant.store.models import Client, Message, Quarantine, RawMessage, Ticket
+from assistant.store.raw import raw_bytes
 from assistant.store.states import Fate
 from support import SUPPORT, make_app, mail
 
@@ -180,6 +182,27 @@ def test_a_message_over_the_size_limit_is_ticketed_from_its_headers_and_kept_who
     with app.store.session() as session:
         kept = session.exec(select(RawMessage)).one()
     assert kept.size == len(huge) and (tmp_path / "data" / kept.path).read_bytes() == huge
+
+
+def _walk_through(app, entry, raw):
+    if entry == "process":
+        return app.walk.process(raw, "test")
+    with app.store.session() as session:
+        if entry == "process_in":
+            return app.walk.process_in(session, raw, "test")
+        [outcome] = app.walk.process_batch(session, [(raw, "test")])
+        return outcome
+
+
+@pytest.mark.parametrize("entry", ["process", "process_in", "process_batch"])
+@pytest.mark.parametrize("raw", [mail(), b"\x00\x01\x02 not a mail at all"], ids=["mail", "garbage"])
+def test_every_walked_message_keeps_its_exact_bytes_whichever_way_it_was_walked(app, entry, raw):
+    outcome = _walk_through(app, entry, raw)
+    assert outcome.fate in (Fate.NEW_TICKET, Fate.QUARANTINED)
+    with app.store.session() as session:
+        assert raw_bytes(session, app.settings, hashlib.sha256(raw).hexdigest()) == raw
+    # ... and a second walk of the same bytes knows them, whichever way it came.
+    assert _walk_through(app, entry, raw).fate is Fate.DUPLICATE
 
 
 def test_a_mail_without_message_id_gets_a_stable_one(app):

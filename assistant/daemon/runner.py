@@ -16,6 +16,7 @@ from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, m
 from assistant.store.models import MailboxCursor, OutboxMail, Setting
 from assistant.transport.fetched import Cursor
 from assistant.transport.imap import Inbox
+from assistant.walk import heap
 from assistant.walk.passage import Tally
 
 log = logging.getLogger("assistant.daemon.runner")
@@ -49,6 +50,8 @@ class Daemon:
                               for folder in self.settings.imap.folders}
         self.reading: list[str] = []
         self.problems: list[str] = []       # what `run --once` could not reach
+        # Months of mail with multi-megabyte attachments must not leave the heap in holes.
+        heap.keep_large_blocks_apart()
 
     def run(self, once: bool = False) -> int:
         """Work until SIGTERM/SIGINT (or, with once, until nothing is waiting); returns 0.
@@ -113,7 +116,7 @@ class Daemon:
                                  f"the mail was read")
         self._note_contact()
         # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
-        while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) == ACKNOWLEDGE_ROUND \
+        while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) >= ACKNOWLEDGE_ROUND \
                 and not self.stopping.is_set():
             pass
         self.send()
@@ -225,7 +228,6 @@ class Daemon:
             tally.add(outcome)
         if done:
             inbox.mark_done(folder, done)
-        self.app.walk.run_after_commit()
         # The cursor never passes a message without a committed fate: it is read again.
         last_uid = batch.cursor.last_uid
         stuck = [fetched.uid for fetched, outcome in zip(batch.messages, outcomes) if not outcome]
@@ -241,6 +243,7 @@ class Daemon:
             session.add(row)
         for fetched in batch.messages:
             fetched.discard()
+        heap.give_back()
         return batch.more and not stuck
 
     def _walk_alone(self, raw: bytes, source: str):

@@ -191,7 +191,8 @@ def _part_text(part: Message, content_type: str, notes: list[str]) -> str:
     what = "text" if content_type == "text/plain" else "HTML"
     text = decode_bytes(data, declared, what, notes)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    if content_type == "text/plain" and param(part, "format").lower() == "flowed":
+    if content_type == "text/plain" and "format" in _first_raw(part, "content-type").lower() \
+            and param(part, "format").lower() == "flowed":
         text = quoting.unflow(text, delsp=param(part, "delsp").lower() == "yes")
     return text
 
@@ -245,6 +246,8 @@ def _filename(part: Message, notes: list[str]) -> str:
     """The attachment's name: RFC 2231, RFC 2047 inside quotes (Outlook) and raw 8-bit."""
     raw = [(name, str(value)) for name, value in part.raw_items()
            if name.lower() in ("content-disposition", "content-type")]
+    if not any("name" in value.lower() for _, value in raw):
+        return ""        # neither filename= nor name= (nor their RFC 2231 pieces): no name
     if not all(value.isascii() for _, value in raw):
         # compat32 turns 8-bit parameters into replacement characters: decode them first.
         part = BoundedMessage()

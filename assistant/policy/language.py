@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -101,16 +104,54 @@ def _is_plain(base: str, tags: tuple[str, ...]) -> bool:
     return bool(base) and not tags and base != GAP and base[0] not in "'[" and not base.endswith("*")
 
 
-class Pipelines:
-    """One pipeline per language, built on first use and kept for the process."""
+# spaCy keeps every word form it has met (its string, a lexeme, the tokenizer's split) for
+# the life of the process: mail brings names, numbers and typos without end, and a daemon
+# grew by 7 MB every thousand mails that carried ten new words each. Up to this many strings
+# a language's forms are kept (the common words of mail, read fast ever after); beyond it
+# each text is read in a memory zone that frees the forms it met for the first time.
+# Below morphology.CACHE_LIMIT, so the lemma cache never has to forget a kept form.
+PERMANENT_STRINGS = 100_000
 
-    def __init__(self) -> None:
+
+class Pipelines:
+    """One pipeline per language, built on first use and kept for the process.
+
+    Read texts through `reading` and build matchers under `lock`: a memory zone frees what
+    it did not keep, so no other thread may use the pipeline meanwhile (the web desk checks
+    tone beside the daemon's triage).
+    """
+
+    def __init__(self, permanent_strings: int = PERMANENT_STRINGS) -> None:
         self._built: dict[str, Language] = {}
+        self.permanent_strings = permanent_strings
+        self.lock = threading.RLock()
+        self._depth = 0
 
     def __getitem__(self, lang: str) -> Language:
         if lang not in self._built:
-            self._built[lang] = build_pipeline(lang)
+            with self.lock:
+                if lang not in self._built:
+                    self._built[lang] = build_pipeline(lang)
         return self._built[lang]
+
+    @contextmanager
+    def reading(self, lang: str) -> Iterator[Language]:
+        """The pipeline of `lang`, for texts read (and their docs dropped) inside the block."""
+        nlp = self[lang]
+        with self.lock:
+            if self._depth or len(nlp.vocab.strings) <= self.permanent_strings:
+                self._depth += 1
+                try:
+                    yield nlp
+                finally:
+                    self._depth -= 1
+                return
+            self._depth += 1
+            try:
+                with nlp.memory_zone():
+                    yield nlp
+            finally:
+                self._depth -= 1
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ English, both behind a per-form cache that the pipelines run as their lemmatizer
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy
@@ -26,6 +28,7 @@ class CachedLemmatizer:
     def __init__(self, analyse: Callable[[str], tuple[str, str]]):
         self._analyse = analyse
         self._cache: dict[int, tuple[int, int]] = {}   # hash of the form → hashes of lemma, tag
+        self._in_zone = False
 
     def __call__(self, doc: Doc) -> Doc:
         # Whole arrays, not Token objects: creating a Token costs more than the lookup.
@@ -35,14 +38,27 @@ class CachedLemmatizer:
         for lower in lowers:
             row = cache.get(lower)
             if row is None:
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
                 lemma, tag = self._analyse(strings[lower])
-                row = cache[lower] = (strings.add(lemma.replace("ё", "е")), strings.add(tag))
+                row = (strings.add(lemma.replace("ё", "е")), strings.add(tag))
+                # In a memory zone those strings go at its end: a row naming them is not kept.
+                if not self._in_zone:
+                    if len(cache) >= CACHE_LIMIT:
+                        cache.clear()
+                    cache[lower] = row
             rows.append(row)
         if rows:
             doc.from_array([LEMMA, TAG], numpy.array(rows, dtype="uint64").reshape(-1, 2))
         return doc
+
+    @contextmanager
+    def memory_zone(self, mem=None) -> Iterator[None]:
+        """spaCy's protocol for a component: inside `nlp.memory_zone()` forms met for the
+        first time are analysed for the text at hand and not cached."""
+        self._in_zone = True
+        try:
+            yield
+        finally:
+            self._in_zone = False
 
 
 def russian_lemmas(word: str) -> list[str]:

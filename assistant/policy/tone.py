@@ -70,9 +70,11 @@ class ToneChecker:
         # matchers read a lower-cased copy; offsets hold as long as lower() keeps length.
         lowered = part.lower()
         probe = lowered if len(lowered) == len(part) else part
-        allowed_spans = [(m.rule.extra["allows"], m.start, m.end) for m in allowed(probe)]
+        with self.pipelines.reading(lang):
+            allowed_spans = [(m.rule.extra["allows"], m.start, m.end) for m in allowed(probe)]
+            matches = matcher(probe)
         findings = []
-        for match in matcher(probe):
+        for match in matches:
             if any(rule_id == match.rule.id and begin <= match.start and match.end <= finish
                    for rule_id, begin, finish in allowed_spans):
                 continue
@@ -87,9 +89,10 @@ class ToneChecker:
     def _matchers_for(self, lang: str) -> tuple[RuleMatcher, RuleMatcher]:
         """The rule matcher of a language and the matcher of its allowed phrases, built once."""
         if lang not in self._matchers:
-            nlp = self.pipelines[lang]
-            rules = self.rules[lang]
-            self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, allowances(rules)))
+            with self.pipelines.lock:       # the rules' words are kept, never read in a zone
+                nlp = self.pipelines[lang]
+                rules = self.rules[lang]
+                self._matchers[lang] = (RuleMatcher(nlp, rules), RuleMatcher(nlp, allowances(rules)))
         return self._matchers[lang]
 
 

@@ -99,8 +99,9 @@ class Triage:
         rules_dir = settings.rules_dir
         self.pipelines = pipelines or Pipelines()
         self.owners = owner_rules(rules_dir)
-        self._rules = {lang: _LanguageRules(self.pipelines, rules_dir, lang, self.owners)
-                       for lang in LANGUAGES}
+        with self.pipelines.lock:       # the rules' words are kept, never read in a zone
+            self._rules = {lang: _LanguageRules(self.pipelines, rules_dir, lang, self.owners)
+                           for lang in LANGUAGES}
         self._precedence: dict[str, int] = {}
         self._needs_approval: set[str] = set()
         for rules in self._rules.values():
@@ -128,9 +129,10 @@ class Triage:
             chosen = [i for i, p in enumerate(prepared) if lang in p.texts]
             if not chosen:
                 continue
-            docs = self.pipelines[lang].pipe((prepared[i].texts[lang] for i in chosen), batch_size=256)
-            for i, doc in zip(chosen, docs):
-                found[i].extend(self._rules[lang].find(doc))
+            with self.pipelines.reading(lang) as nlp:
+                docs = nlp.pipe((prepared[i].texts[lang] for i in chosen), batch_size=256)
+                for i, doc in zip(chosen, docs):
+                    found[i].extend(self._rules[lang].find(doc))
         return [self._decide(item, p, m) for item, p, m in zip(items, prepared, found)]
 
     def _decide(self, item: TriageInput, prepared: _Prepared, matches: list[Match]) -> Assessment:
@@ -175,7 +177,8 @@ class Triage:
         rules = self._rules.get(lang)
         if rules is None:
             return None
-        found = rules.replies(text[:TRIAGE_CHARS])
+        with self.pipelines.reading(lang):
+            found = rules.replies(text[:TRIAGE_CHARS])
         return found[0].text if found else None
 
     def _owner(self, matches: list[Match]) -> str:

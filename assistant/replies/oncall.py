@@ -70,9 +70,14 @@ class OnCall:
 
     def mark(self, session: Session, ticket: Ticket, now: datetime) -> None:
         """Note that the on-call people must hear of `ticket` (once per ticket)."""
-        known = session.exec(select(AlertSent.id).where(
-            AlertSent.ticket_id == ticket.id, AlertSent.kind == KIND)).first()
-        if known is None:
+        # The walk's rows not yet written are looked at in the session, not flushed for the
+        # query: a flush in the middle of a batch costs the batch the one flush it writes in.
+        with session.no_autoflush:
+            known = session.exec(select(AlertSent.id).where(
+                AlertSent.ticket_id == ticket.id, AlertSent.kind == KIND)).first()
+        known = known or any(isinstance(row, AlertSent) and row.ticket_id == ticket.id
+                             and row.kind == KIND for row in session.new)
+        if not known:
             session.add(AlertSent(ticket_id=ticket.id, kind=KIND, key="critical", sent_to="", at=now))
         log.warning("oncall: %s is critical: %s", ticket.tag, "; ".join(
             r["text"] for r in json.loads(ticket.priority_reasons or "[]")) or "marked critical")

@@ -4,10 +4,13 @@ The walk decides that a business owner must approve an access request while it h
 message's transaction. Rendering and queueing that letter there would tie the client's
 ticket to a template (a broken on-call template once quarantined a critical mail with no
 ticket at all; on-call alerts are now marked and written the same way by oncall.py). So
-the walk only records a PendingNotice, and `write_due` (run by the daemon after each batch) writes each
-in its own savepoint, retrying a failure a few times before it is shown to the operator
-as failed. The on-call alert that oncall.py could not write is recorded here as well, so
-`outbox list` and `status` read what failed without loading a single template.
+the walk only records a PendingNotice, and `write_due` writes each in its own savepoint,
+retrying a failure a few times before it is shown to the operator as failed. The daemon
+runs it with the other letters the walk left due (`App.write_letters_due`: the
+acknowledgements, the on-call alerts) once it has read its mail; a single walked message
+(`Walk.process`) and an import run it after their commit. The on-call alert that oncall.py
+could not write is recorded here as well, so `outbox list` and `status` read what failed
+without loading a single template.
 """
 
 from __future__ import annotations

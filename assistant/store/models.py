@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.orm import relationship
 from sqlalchemy.types import DateTime, TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from assistant.store.states import Acknowledgement, Direction, DraftStatus, Fate, MailKind, NoticeState, OutboxStatus, PromiseState, QuarantineKind, StateColumn, Status
 
@@ -42,6 +43,15 @@ def _state(states: type, *default, index: bool = False):
     return Field(*default, sa_column=Column(StateColumn(states), nullable=False, index=index))
 
 
+def _written_after(target: str):
+    """The row a foreign key points at, declared so that a flush writes that row first:
+    SQLAlchemy orders the inserts of one flush by relationships, not by foreign keys, and
+    the walk writes a batch's new clients, tickets and messages in one flush (see
+    store/ids.py). Setting it to a row not yet written has the flush fill in the id.
+    Never loaded (reading it raises): read the row by its id."""
+    return Relationship(sa_relationship=relationship(target, lazy="raise"))
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -68,6 +78,7 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject: str = ""
     client_id: int = Field(foreign_key="client.id", index=True)
+    client: Client = _written_after("Client")
     status: Status = Field(default=Status.NEW, sa_column=Column(StateColumn(Status), nullable=False))
     priority: str = "normal"
     critical: bool = False
@@ -108,6 +119,7 @@ class Participant(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     email: str
 
 
@@ -118,6 +130,7 @@ class Message(SQLModel, table=True):
     message_id: str = Field(index=True, sa_column_kwargs={"unique": True})
     content_hash: str = Field(index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     direction: Direction = _state(Direction, Direction.IN)
     fate: Fate = _state(Fate, Fate.NEW_TICKET)
     from_address: str = ""
@@ -141,6 +154,7 @@ class Message(SQLModel, table=True):
 class Attachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
+    message: Message = _written_after("Message")
     filename: str
     content_type: str
     size: int
@@ -175,6 +189,7 @@ class PendingNotice(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     kind: MailKind = _state(MailKind)       # ACCESS_REQUEST
     detail: str = ""                # access_request: the business owner's address
     state: NoticeState = _state(NoticeState, NoticeState.DUE, index=True)
@@ -210,6 +225,7 @@ class TicketChange(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     field: str
     old: str = ""
     new: str = ""
@@ -230,6 +246,7 @@ class Draft(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     situation: str                  # acknowledgement, need_info, options, progress, ...
     language: str = "ru"
     template: str = ""              # which phrasing was used, e.g. ru/acknowledgement/2.txt.j2
@@ -283,6 +300,7 @@ class WorkLogEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id")
+    ticket: Ticket = _written_after("Ticket")
     author: str = ""                # a consultant's address
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     kind: str = "done"              # done | next: work done, or the step that comes next
@@ -300,6 +318,7 @@ class Promise(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id")
+    ticket: Ticket = _written_after("Ticket")
     due: datetime | None = _when(nullable=False)
     promised_by: str = ""           # who signed the letter: a consultant, or "assistant"
     draft_id: int | None = None
@@ -317,6 +336,7 @@ class ProgressCheckpoint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket: Ticket = _written_after("Ticket")
     due: datetime | None = _when(nullable=False)
     draft_id: int | None = None
     created_at: datetime | None = _when(nullable=False)
@@ -329,6 +349,7 @@ class AlertSent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id")
+    ticket: Ticket = _written_after("Ticket")
     kind: str                       # silence | deadline | unowned | promise
     key: str = ""                   # what makes it a new alert: the moment it is about
     sent_to: str = ""

@@ -41,11 +41,13 @@ class Assessor:
         self.on_access = on_access          # (session, ticket, owner, now) -> None: ask the owner
 
     def __call__(self, session: Session, ticket: Ticket, mail: Incoming, fate: Fate,
-                 now: datetime, verdict: Assessment | None = None, alert: bool = True) -> Assessment:
+                 now: datetime, verdict: Assessment | None = None, alert: bool = True,
+                 client: Client | None = None) -> Assessment:
         """Assess `mail` for `ticket`. A `verdict` made ahead (in a worker, with the settings'
         language and time zone and no chasing) is used when this client's would change nothing.
-        With `alert` False (imported history) a critical ticket pages nobody."""
-        client = session.get(Client, ticket.client_id)
+        With `alert` False (imported history) a critical ticket pages nobody. `client`, the
+        ticket's client, is read by its id unless given."""
+        client = client or session.get(Client, ticket.client_id)
         # Chasing: writing again after the first answer was due and still has not come.
         chasing = fate is Fate.REPLY and ticket.first_response_at is None and _earlier_mail(
             session, ticket, mail) and not (ticket.first_response_due and now < ticket.first_response_due)

@@ -27,8 +27,9 @@ RETRY_BUDGET_FACTOR = 10
 class Keep:
     """Store the raw bytes first; the same bytes read before are a duplicate (unless retried).
 
-    Bytes kept in a row are written with the rest of the batch (Known.write_kept), in the
-    same transaction as the message's fate, so they are never missing from a fate."""
+    The row (or, for mail over the size limit, the file and its row) is added to the
+    walk's transaction here, so whichever way a message is walked its bytes are written
+    with its fate, never one without the other; a batch writes them all in its one flush."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -38,13 +39,9 @@ class Keep:
         kept = passage.known.has_bytes(passage.session, passage.digest)
         if kept and not passage.retry:
             return Outcome(Fate.DUPLICATE, reason="the same bytes were read before")
-        if kept:
-            return None
-        if len(passage.raw) > self.max_message_bytes:      # kept in a file, at once
+        if not kept:
             keep_raw(passage.session, self.settings, passage.raw, passage.digest,
                      self.max_message_bytes)
-        else:                                               # in a row, with the batch's
-            passage.known.keep_bytes(passage.digest, passage.raw)
         return None
 
 

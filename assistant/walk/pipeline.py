@@ -112,10 +112,12 @@ class Walk:
         return outcome
 
     def run_after_commit(self) -> None:
-        """The letters the walk decided on (alerts, owner requests), once its fates are committed.
+        """The letters the walk decided on (owner requests), once its fates are committed:
+        after a single message (`process`) or an import's batch. The daemon writes them with
+        its other letters instead (`App.write_letters_due`).
 
         Each hook guards its own letters; a hook that still fails is logged and tried again
-        after the next batch, never charged to the mail that was walked.
+        the next time letters are written, never charged to the mail that was walked.
         """
         for hook in self.after_commit:
             try:
@@ -135,7 +137,6 @@ class Walk:
         savepoint = session.begin_nested()
         try:
             outcome = self._walk(session, raw, digest, source, retry, understood, known)
-            known.write_kept(session)
             savepoint.commit()
         except Exception as exc:  # noqa: BLE001 - one bad message never stops the loop
             savepoint.rollback()
@@ -171,7 +172,6 @@ class Walk:
                     walked.append(ahead.next())
                     digest = _digest(raw, walked[-1])
                     outcomes.append(self._walk(session, raw, digest, source, False, walked[-1], known))
-                known.write_kept(session)
         except Exception:  # noqa: BLE001 - replayed carefully below
             log.info("walk: a message in the batch failed; walking the %d one by one", len(messages))
             walked.extend(ahead.next() for _ in range(len(messages) - len(walked)))

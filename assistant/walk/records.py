@@ -26,11 +26,10 @@ def record_message(session: Session, mail: Incoming, fate: Fate, ticket_id: int 
         notes="\n".join(mail.notes), size=mail.size, sent_at=mail.date, received_at=now,
         source=source)
     session.add(row)
-    if mail.attachments:
-        session.flush()           # the attachments need the row's id
     for part in mail.attachments:
+        # Linked to the row rather than its id, which the batch's flush gives it.
         session.add(Attachment(
-            message_id=row.id, filename=part.filename, content_type=part.content_type,
+            message=row, filename=part.filename, content_type=part.content_type,
             size=part.size, inline=part.inline,
             sha256=part.sha256 or (_digest(part.data) if part.data is not None else None)))
     return row

@@ -69,10 +69,12 @@ class Join:
             conversation.reopen_if_done(ticket, session, now, mail.message_id)
             conversation.add_participants(session, ticket, (*mail.to, *mail.cc), self.settings)
         else:
-            client = conversation.client_for(mail, session, self.settings, now)
-            passage.known.rows.append(client)   # Assess reads it again: from memory, not SQL
-            ticket = conversation.open_ticket(mail, client, session, self.settings, now)
-            fate = Fate.NEW_TICKET
+            known = passage.known
+            client = conversation.client_for(mail, session, self.settings, now,
+                                             seen=known.clients, ids=known.ids(session))
+            ticket = conversation.open_ticket(mail, client, session, self.settings, now,
+                                              known.ids(session))
+            passage.client, fate = client, Fate.NEW_TICKET
         record_message(session, mail, fate, ticket.id, passage.source, now)
         passage.ticket, passage.fate = ticket, fate
         return None
@@ -86,8 +88,10 @@ class Assess:
         self.assessor = assessor
 
     def __call__(self, passage: Passage) -> Outcome | None:
-        self.assessor(passage.session, passage.ticket, passage.mail, passage.fate, passage.now,
-                      passage.verdict, alert=passage.acknowledge)
+        client = passage.client or passage.known.client(passage.session, passage.ticket.client_id)
+        passage.assessment = self.assessor(
+            passage.session, passage.ticket, passage.mail, passage.fate, passage.now,
+            passage.verdict, alert=passage.acknowledge, client=client)
         return None
 
 
@@ -101,6 +105,10 @@ class WorksNow:
         if passage.fate is not Fate.REPLY:
             return None
         session, ticket, mail, now = passage.session, passage.ticket, passage.mail, passage.now
+        said = passage.assessment
+        if said is not None and said.language == ticket.language and not said.works_now:
+            # Triage has read these words with these rules already (and the subject too).
+            return None
         words = self.triage.works_now(mail.visible_text or mail.text, ticket.language)
         if not words:
             return None

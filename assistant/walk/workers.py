@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from assistant.mail import intake
+from assistant.walk import heap
 from assistant.walk.budget import cpu_budget
 from assistant.config import Settings
 from assistant.errors import Unparseable, crash_reason
@@ -194,6 +195,7 @@ _inherited: _Reader | None = None
 def _start_worker(settings: Settings) -> None:
     global _worker_reader
     _leave_with(os.getppid())
+    heap.keep_large_blocks_apart()      # the worker parses the large mail: see walk/heap.py
     inherited = _inherited if _inherited is not None and _inherited.settings == settings else None
     _worker_reader = inherited or _Reader(settings)
 

@@ -1,4 +1,4 @@
-"""A private PostgreSQL on a loopback port for the tests, run as the postgres user."""
+"""A throwaway PostgreSQL on a loopback port, run as the postgres user, for the tests and the benches."""
 
 from __future__ import annotations
 
