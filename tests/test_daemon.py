@@ -95,14 +95,20 @@ def write_config(path, settings, idle=False, batch=20):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def mailbox_of_requests(tmp_path, settings, dovecot, user, total, batch=20):
+    """`total` requests k0…k{total-1} in the mailbox, and the daemon's config file to read them."""
+    for number in range(total):
+        dovecot.append(user, mail(msgid=f"k{number}@x.example", sender=f"c{number}@x.example",
+                                  subject=f"Заявка {number}"))
+    config = tmp_path / "assistant.toml"
+    write_config(config, settings, batch=batch)
+    return config
+
+
 def test_sigkill_in_the_middle_of_a_batch_leaves_every_message_with_exactly_one_fate(
         tmp_path, mailbox_settings, dovecot, mail_user):
     total = 120
-    for number in range(total):
-        dovecot.append(mail_user, mail(msgid=f"k{number}@x.example", sender=f"c{number}@x.example",
-                                       subject=f"Заявка {number}"))
-    config = tmp_path / "assistant.toml"
-    write_config(config, mailbox_settings)
+    config = mailbox_of_requests(tmp_path, mailbox_settings, dovecot, mail_user, total)
     database = tmp_path / "a.db"
     command = [sys.executable, "-m", "assistant", "--config", str(config), "run"]
     daemon = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -148,11 +154,8 @@ def children_of(pid: int) -> list[int]:
 def test_a_daemon_killed_while_its_worker_reads_restarts_at_once_and_leaves_no_worker_behind(
         tmp_path, mailbox_settings, dovecot, mail_user):
     total = 400
-    for number in range(total):
-        dovecot.append(mail_user, mail(msgid=f"k{number}@x.example", sender=f"c{number}@x.example",
-                                       subject=f"Заявка {number}"))
-    config = tmp_path / "assistant.toml"
-    write_config(config, mailbox_settings, batch=200)      # big enough to hand to a worker
+    config = mailbox_of_requests(tmp_path, mailbox_settings, dovecot, mail_user, total,
+                                 batch=200)                 # big enough to hand to a worker
     database = tmp_path / "a.db"
     daemon = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "run"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
