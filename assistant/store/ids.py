@@ -18,9 +18,9 @@ class Ids:
     On PostgreSQL each comes from the table's own sequence, so daemons sharing the
     database never hand out the same one (a rolled-back id is a gap, as with any insert).
     On SQLite the first is one past the largest id in the table, which is the number SQLite
-    itself would give: only one connection writes to the file at a time, and a transaction
-    that read the table before another one wrote to it cannot write at all (the write
-    fails, and the batch is walked again), so nobody else can take these ids first.
+    itself would give: every transaction there holds the file's write lock from its first
+    statement (`BEGIN IMMEDIATE`, see store/database.py), so nobody else can take these ids
+    before this transaction commits.
 
     Make one per savepoint, after the rows before it are flushed (`begin_nested` does),
     and create every row of its tables in that savepoint through it.
