@@ -11,12 +11,18 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, update
+from sqlmodel import select
 
 from assistant.app import App
-from assistant.daemon.runner import Daemon
+from assistant.daemon.leases import mailbox_lease
+from assistant.daemon.runner import ACKNOWLEDGE_ROUND, Daemon
+from assistant.store.models import Lease, Ticket
+from assistant.store.states import Acknowledgement
 from support import CONSULTANT, mail
 
 
@@ -170,6 +176,51 @@ def test_a_daemon_killed_while_its_worker_reads_restarts_at_once_and_leaves_no_w
     # ...and the orphaned worker does not linger with the daemon's memory and files.
     assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=30), \
         f"workers {workers} outlived their daemon"
+
+
+def test_a_daemon_writing_a_backlog_of_letters_reads_a_dead_daemons_folder_first(
+        mailbox_settings, dovecot, mail_user):
+    """Another daemon read 60 requests and died before acknowledging them. This one, busy
+    writing those acknowledgements, reads the folder it has taken over after a round of
+    letters, not once the whole backlog is through."""
+    for number in range(3 * ACKNOWLEDGE_ROUND):
+        dovecot.append(mail_user, mail(msgid=f"early{number}@x.example", sender=f"c{number}@x.example"))
+    Daemon(App(mailbox_settings)).read_mail()          # the other daemon's reading
+    app = App(mailbox_settings)
+    folder = mailbox_lease(mailbox_settings, "INBOX")
+    with app.store.session() as session:
+        session.execute(insert(Lease).values(name=folder, holder="elsewhere:1:dead00",
+                                             acquired_at=app.store.now(),
+                                             expires_at=app.store.now(timedelta(days=1))))
+    dovecot.append(mail_user, mail(msgid="late@x.example", sender="late@x.example",
+                                   subject="Пропал доступ к личному кабинету"))
+    daemon = Daemon(app)
+    rounds = []
+    write_round = app.write_letters_due
+
+    def write_then_the_reader_dies(limit):
+        rounds.append(write_round(limit=limit))
+        if len(rounds) == 1:      # meanwhile its lease lapses, as a killed daemon's does
+            with app.store.session() as session:
+                session.execute(update(Lease).where(Lease.name == folder)
+                                .values(expires_at=app.store.now(-timedelta(seconds=1))))
+        return rounds[-1]
+
+    app.write_letters_due = write_then_the_reader_dies
+    daemon.step()
+    assert rounds == [ACKNOWLEDGE_ROUND]
+    assert folder in daemon.leases.held
+    assert len(acknowledgements_due(app)) == 2 * ACKNOWLEDGE_ROUND
+    daemon.step()
+    subjects = [row["subject"] for row in tickets(app)]
+    assert len(subjects) == 3 * ACKNOWLEDGE_ROUND + 1 and "Пропал доступ к личному кабинету" in subjects
+    assert acknowledgements_due(app) == []
+
+
+def acknowledgements_due(app) -> list[int]:
+    with app.store.session() as session:
+        return list(session.exec(select(Ticket.id).where(
+            Ticket.acknowledgement == Acknowledgement.DUE)).all())
 
 
 @pytest.mark.parametrize("idle", [False, True], ids=["polling", "idle"])

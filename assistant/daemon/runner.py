@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import schedule
 from sqlmodel import select
 
 from assistant.errors import BatchIncomplete, MailboxUnavailable
-from assistant.daemon.health import CONTACT
-from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon, mailbox_lease
+from assistant.daemon.leases import SCHEDULE, Heartbeat, Leases, SingleDaemon
+from assistant.store.glance import CONTACT, mailbox_lease
 from assistant.store.models import MailboxCursor, OutboxMail, Setting
 from assistant.transport.fetched import Cursor
 from assistant.transport.imap import Inbox
@@ -50,6 +51,9 @@ class Daemon:
                               for folder in self.settings.imap.folders}
         self.reading: list[str] = []
         self.problems: list[str] = []       # what `run --once` could not reach
+        self._stepping = False              # inside step(), where a long backlog may be cut short
+        self._gained = False                # a folder became this daemon's during a step
+        self._next_look = 0.0               # time.monotonic() of the next look at the leases
         # Months of mail with multi-megabyte attachments must not leave the heap in holes.
         heap.keep_large_blocks_apart()
 
@@ -91,7 +95,8 @@ class Daemon:
         while not self.stopping.is_set():
             self.step()
             self.scheduler.run_pending()
-            self._wait()
+            if not self._gained:
+                self._wait()
         log.info("daemon: stopped cleanly")
         return 0
 
@@ -109,6 +114,14 @@ class Daemon:
     def step(self) -> Tally:
         """One round: new mail into tickets, their acknowledgements, then what is due to send."""
         self.problems.clear()
+        self._gained = False
+        self._stepping = True
+        try:
+            return self._step()
+        finally:
+            self._stepping = False
+
+    def _step(self) -> Tally:
         reading = self._may_read()
         tally = self.read_mail(self.reading) if reading else Tally()
         if reading and self.settings.imap.host and self._inbox is None:
@@ -116,11 +129,31 @@ class Daemon:
                                  f"the mail was read")
         self._note_contact()
         # In small rounds, so SIGTERM is heard between them even after a flood of new tickets.
+        # Between rounds the daemon also looks whether a dead daemon's folder is its to read.
         while self.app.write_letters_due(limit=ACKNOWLEDGE_ROUND) >= ACKNOWLEDGE_ROUND \
-                and not self.stopping.is_set():
+                and not self._cut_short():
             pass
         self.send()
         return tally
+
+    def _cut_short(self) -> bool:
+        """True when the step should end now: the daemon is told to stop, or a folder it
+        does not read yet has become its to read because the daemon reading it died.
+
+        A step can spend minutes writing and sending a backlog of letters (a dead daemon's
+        tickets among them); without this, nobody would read the dead daemon's folder until
+        that backlog was through. The leases are looked at a third of a lease apart.
+        """
+        if self.stopping.is_set() or self._gained:
+            return True
+        if not self._stepping or not self.settings.imap.host or time.monotonic() < self._next_look:
+            return False
+        self._next_look = time.monotonic() + self.leases.length.total_seconds() / 3
+        held = self.leases.share(list(self.folder_leases))
+        self._gained = any(self.folder_leases[name] not in self.reading for name in held)
+        if self._gained:
+            log.info("daemon: a folder has become free to read; reading it before the letters")
+        return self._gained
 
     # -- coordination -------------------------------------------------------------------
     def _may_read(self) -> bool:
@@ -292,7 +325,7 @@ class Daemon:
             return
         outbox = self.app.outbox
         self._recover()
-        sent, failed = outbox.send_due(after_sent=self.app.dispatcher.after_sent, stop=self.stopping.is_set)
+        sent, failed = outbox.send_due(after_sent=self.app.dispatcher.after_sent, stop=self._cut_short)
         if outbox.unreachable:
             self.problems.append(outbox.unreachable)
         if sent or failed:
