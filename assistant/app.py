@@ -8,29 +8,23 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from assistant.clock import Clock, utcnow
 from assistant.config import Settings
-from assistant.desk.outbox import OutboxDesk
-from assistant.desk.tickets import Desk
 from assistant.policy import timetable
 from assistant.policy.sla import SlaBook
 from assistant.policy.timetable import Timetable
-from assistant.replies.pending import PendingNotices
-from assistant.schedule.rhythm import Rhythm
-from assistant.store.database import Store, open_store
-from assistant.store.models import utcnow
+from assistant.store.glance import Glance
 from assistant.store.states import MailKind
-from assistant.tickets.assessment import Assessor
-from assistant.tickets.conversation import Signatures
-from assistant.tickets.worklog import WorkLog
-from assistant.walk.passage import Clock, Outcome, Tally
 
-# The parts imported above read and change rows, and load no more than the database needs.
-# The others are imported where they are built ("lazy" below): letters bring Jinja2 and
-# Babel, sending smtplib, the walk and the tone checker spaCy; `assistant tickets`,
-# `outbox`, `status`, `quarantine` and `drafts` list rows and must answer at once
-# (tests/test_operations.py checks what they load).
+# Only what the list commands need is imported above: `assistant tickets`, `outbox`,
+# `status` and `quarantine list` read through store.glance and must answer at once, without
+# SQLAlchemy (tests/test_operations.py checks what they load). Every other part is imported
+# where it is built ("lazy" below): the store brings SQLAlchemy and SQLModel, letters
+# Jinja2 and Babel, sending smtplib, the walk and the tone checker spaCy.
 if TYPE_CHECKING:
     from assistant.desk.drafts import Drafts
+    from assistant.desk.outbox import OutboxDesk
+    from assistant.desk.tickets import Desk
     from assistant.policy.language import Pipelines
     from assistant.policy.tone import ToneChecker
     from assistant.policy.triage import Triage
@@ -38,13 +32,19 @@ if TYPE_CHECKING:
     from assistant.replies.compose import Composer
     from assistant.replies.dispatch import Dispatcher
     from assistant.replies.oncall import OnCall
+    from assistant.replies.pending import PendingNotices
     from assistant.replies.render import Drafter
     from assistant.replies.review import Review
     from assistant.replies.staff import StaffMail
     from assistant.schedule.jobs import Checkpoints
+    from assistant.store.database import Store
     from assistant.tickets.access import OwnerRequest
+    from assistant.tickets.assessment import Assessor
+    from assistant.tickets.conversation import Signatures
+    from assistant.tickets.worklog import WorkLog
     from assistant.transport.files import RawMail
     from assistant.transport.outbox import Outbox
+    from assistant.walk.passage import Outcome, Tally
     from assistant.walk.pipeline import Walk
     from assistant.walk.workers import Understanding
 
@@ -68,7 +68,19 @@ class App:
     # -- storage and rules ----------------------------------------------------------------
     @cached_property
     def store(self) -> Store:
+        from assistant.store.database import open_store     # lazy: loads SQLAlchemy
         return open_store(self.settings.database_url)
+
+    @cached_property
+    def glance(self) -> Glance:
+        """The lists (tickets, outbox, quarantine, health), read without the ORM: straight
+        over the driver while nothing else has opened the database, over the store's
+        connections once it is open; through the store when the schema must migrate first."""
+        if "store" not in self.__dict__:
+            found = Glance.open(self.settings.database_url)
+            if found is not None:
+                return found
+        return Glance.over(self.store)
 
     @cached_property
     def pipelines(self) -> Pipelines:
@@ -101,6 +113,7 @@ class App:
     # -- letters --------------------------------------------------------------------------
     @cached_property
     def signatures(self) -> Signatures:
+        from assistant.tickets.conversation import Signatures   # lazy: loads SQLAlchemy
         return Signatures(self.settings)
 
     @cached_property
@@ -147,6 +160,7 @@ class App:
 
     @cached_property
     def pending(self) -> PendingNotices:
+        from assistant.replies.pending import PendingNotices     # lazy: loads SQLAlchemy
         # Inside the walk only a note is made; the owner's letter is written after the commit,
         # and only then are the letter's parts built (`outbox list` reads the notes alone).
         return PendingNotices(self.store, self.clock, {
@@ -169,6 +183,7 @@ class App:
     # -- the walk ---------------------------------------------------------------------------
     @cached_property
     def assessor(self) -> Assessor:
+        from assistant.tickets.assessment import Assessor       # lazy: loads SQLAlchemy
         return Assessor(
             self.settings, self.triage, self.sla, on_critical=self.oncall.mark,
             on_access=lambda session, ticket, owner, now: self.pending.record(
@@ -193,6 +208,7 @@ class App:
         from assistant.schedule.alerts import Alerts        # lazy: loads Jinja2
         from assistant.schedule.jobs import Checkpoints     # lazy: loads Jinja2 and Babel
         from assistant.schedule.progress import ProgressReports  # lazy: loads Jinja2
+        from assistant.schedule.rhythm import Rhythm        # lazy: loads SQLAlchemy
         from assistant.schedule.summary import Summary      # lazy: loads Babel
         rhythm = Rhythm(self.sla)
         progress = ProgressReports(self.store, self.clock, timetable=self.timetable, rhythm=rhythm,
@@ -211,6 +227,7 @@ class App:
 
     @cached_property
     def desk(self) -> Desk:
+        from assistant.desk.tickets import Desk             # lazy: loads SQLAlchemy
         return Desk(self.settings, self.store, self.clock, self.sla, lambda: self.walk)
 
     @cached_property
@@ -223,16 +240,19 @@ class App:
 
     @cached_property
     def outbox_desk(self) -> OutboxDesk:
-        return OutboxDesk(self.store, self.clock, self.pending)
+        from assistant.desk.outbox import OutboxDesk        # lazy: loads SQLAlchemy
+        return OutboxDesk(self.store, self.clock)
 
     @cached_property
     def worklog(self) -> WorkLog:
+        from assistant.tickets.worklog import WorkLog       # lazy: loads SQLAlchemy
         return WorkLog(self.settings, self.store, self.clock)
 
     def import_mail(self, mails: Iterable[RawMail],
                     progress: Callable[[], None] = lambda: None) -> Tally:
         """Walk every mail; commits once per batch so a crash loses at most an uncommitted batch,
         which a rerun reads again without doubling anything."""
+        from assistant.walk.passage import Tally            # lazy: only where mail is read
         tally = Tally()
         try:
             for batch in _batches(mails, BATCH):
@@ -277,7 +297,10 @@ class App:
 
     # Consultant-facing operations live on the desk; these keep the CLI short.
     def ticket_rows(self, include_closed: bool = False) -> list[dict]:
-        return self.desk.ticket_rows(include_closed)
+        return self.glance.tickets(self.clock(), self.settings.support.timezone, include_closed)
+
+    def outbox_rows(self, include_sent: bool = False) -> list[dict]:
+        return self.glance.outbox(include_sent)
 
     def ticket_detail(self, number: int) -> dict:
         return self.desk.ticket_detail(number)
@@ -286,7 +309,7 @@ class App:
         return self.desk.change_ticket(number, changes, who, why)
 
     def quarantine_rows(self) -> list[dict]:
-        return self.desk.quarantine_rows()
+        return self.glance.quarantine()
 
     def quarantine_detail(self, number: int) -> dict:
         return self.desk.quarantine_detail(number)

@@ -6,8 +6,8 @@ Runs `assistant tickets`, `tickets show 1`, `outbox`, `status`, `quarantine list
 `drafts` on a small SQLite database (the demo's sample mails imported, one draft written),
 each as a new process, and `python -c pass` in the same run as the reference. Prints the
 median wall and CPU time of each, its wall time over the reference, and the heavy modules
-each command still imports (a command that only reads rows should load none of them;
-tests/test_operations.py holds them to that).
+each command still imports (a command that only reads rows should load none of them, and
+the four lists not even SQLAlchemy; tests/test_operations.py holds them to that).
 
 The children run with their bytecode cached, as an installed assistant does:
 PYTHONDONTWRITEBYTECODE is dropped from their environment, or every run would compile the
@@ -34,7 +34,7 @@ from assistant.demo.samples import all_samples  # noqa: E402  (the tree beside t
 COMMANDS = (["tickets"], ["tickets", "show", "1"], ["outbox"], ["status"], ["quarantine", "list"],
             ["drafts"])
 HEAVY = ("spacy", "pymorphy3", "jinja2", "babel", "fastapi", "uvicorn", "schedule", "imapclient",
-         "aiosmtpd", "assistant.walk.pipeline", "assistant.mail.intake")
+         "aiosmtpd", "assistant.walk.pipeline", "assistant.mail.intake", "sqlalchemy")
 PROBE = ("import sys; from assistant import cli; cli.main(['--config', sys.argv[1], *sys.argv[2:]]); "
          f"print('LOADED', ' '.join(m for m in {HEAVY!r} if m in sys.modules))")
 

@@ -19,8 +19,8 @@ from sqlalchemy import insert, update
 from sqlmodel import select
 
 from assistant.app import App
-from assistant.daemon.leases import mailbox_lease
 from assistant.daemon.runner import ACKNOWLEDGE_ROUND, Daemon
+from assistant.store.glance import mailbox_lease
 from assistant.store.models import Lease, Ticket
 from assistant.store.states import Acknowledgement
 from support import CONSULTANT, mail

@@ -160,9 +160,8 @@ def test_the_operator_sees_a_failed_mail_and_can_send_it_again(tmp_path, smtp_si
     with app.store.session() as session:
         app.outbox.queue(session, letter(), kind="reply", ticket_id=7)
     app.outbox.send_due()
-    desk = app.outbox_desk
-    [failed] = desk.rows()
+    [failed] = app.outbox_rows()
     assert failed["status"] == "failed" and "550" in failed["error"]
-    desk.retry(failed["id"])
+    app.outbox_desk.retry(failed["id"])
     assert app.outbox.send_due() == (1, 0)
-    assert desk.rows() == [] and len(smtp_sink.received) == 1
+    assert app.outbox_rows() == [] and len(smtp_sink.received) == 1

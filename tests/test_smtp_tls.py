@@ -70,7 +70,7 @@ def test_without_ca_file_the_letter_waits_and_the_reason_is_one_line(tmp_path, t
     assert sent == 0 and tls_smtp.received == []
     reason = app.outbox.unreachable
     assert len(reason.splitlines()) == 1 and "certificate" in reason and "smtp.ca_file" in reason
-    [row] = [r for r in app.outbox_desk.rows() if r["kind"] == "acknowledgement"]
+    [row] = [r for r in app.outbox_rows() if r["kind"] == "acknowledgement"]
     assert row["status"] == "queued" and row["error"] == reason
 
 

@@ -20,7 +20,7 @@ from assistant.app import App
 from assistant.daemon import health
 from assistant.errors import AssistantError, ConfigError, NotFound, Rejected, crash_reason
 from assistant.policy.timetable import Readers
-from assistant.store.models import utcnow
+from assistant.clock import utcnow
 
 log = logging.getLogger("assistant.cli.commands")
 
@@ -231,14 +231,13 @@ def _edited_text(app: App, args) -> str:
 
 
 def cmd_outbox(app: App, args) -> int:
-    desk = app.outbox_desk
     if args.action == "list":
-        rows = desk.rows(include_sent=args.all)
+        rows = app.outbox_rows(include_sent=args.all)
         print(json.dumps({"outbox": rows}, ensure_ascii=False) if args.json else views.outbox(rows))
         return 0
     if args.number is None:
         return _usage("outbox retry needs a number")
-    said = desk.retry(args.number)
+    said = app.outbox_desk.retry(args.number)
     print(json.dumps({"mail": args.number, "result": said}) if args.json else said)
     return 0
 

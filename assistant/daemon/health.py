@@ -5,15 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from assistant.store.glance import CONTACT, PROCESS_PREFIX, Glance, mailbox_lease
 
-from assistant.daemon.leases import PROCESS_PREFIX, live_leases, mailbox_lease
-from assistant.replies.pending import unwritten_alert
-from assistant.store.models import Draft, Lease, OutboxMail, Quarantine, Setting, Ticket
-from assistant.store.states import Acknowledgement, DraftStatus, OutboxStatus
-
-CONTACT = "contact:"                    # Setting key prefix the daemon writes (daemon.CONTACT)
 STALE_LETTER = timedelta(hours=1)       # a letter waiting longer than this is a problem
 
 
@@ -44,63 +37,36 @@ def check(app) -> Health:
     daemons that renew them do (assistant.daemon.leases).
     """
     settings, now = app.settings, app.clock()
+    glance: Glance = app.glance
+    facts = glance.facts()
     mailbox = mailbox_lease(settings) if settings.imap.host else None
-    with app.store.session() as session:
-        contact = session.get(Setting, CONTACT + mailbox) if mailbox else None
-        health = Health(
-            mailbox=mailbox.removeprefix("mailbox:") if mailbox else None,
-            last_contact=datetime.fromisoformat(contact.value) if contact and contact.value else None,
-            queues=_queues(session), oldest_unsent=_oldest(session, now),
-            leases=[_lease(row, live) for row, live in live_leases(session, app.store)])
-        unacknowledged = session.exec(select(Ticket.id).where(
-            Ticket.acknowledgement == Acknowledgement.FAILED).order_by(Ticket.id)).all()
-        alert = unwritten_alert(session)
+    contact = facts.settings.get(CONTACT + mailbox) if mailbox else None
+    oldest = facts.oldest
+    health = Health(
+        mailbox=mailbox.removeprefix("mailbox:") if mailbox else None,
+        last_contact=datetime.fromisoformat(contact) if contact else None,
+        queues=facts.queues,
+        oldest_unsent=None if oldest is None else {
+            "id": oldest.id, "kind": oldest.kind, "to": oldest.recipients,
+            "created": oldest.created_at.isoformat(),
+            "waiting_seconds": max(0, int((now - oldest.created_at).total_seconds())),
+            "attempts": oldest.attempts, "error": oldest.last_error},
+        leases=[{"name": row.name, "holder": row.holder, "expires": row.expires_at.isoformat(),
+                 "live": row.live} for row in facts.leases])
+    alert = facts.alert
     health.queues["alerts_unwritten"] = len(alert["tickets"]) if alert else 0
     if mailbox:
         live = {lease["name"]: lease["holder"] for lease in health.leases if lease["live"]}
         health.folders = {folder: live.get(mailbox_lease(settings, folder))
                           for folder in settings.imap.folders}
     health.problems = _problems(health, now)
-    if unacknowledged:
-        health.problems.append(_not_acknowledged(unacknowledged))
+    if facts.unacknowledged:
+        health.problems.append(_not_acknowledged(facts.unacknowledged))
     if alert:
         shown = ", ".join(f"#{number}" for number in alert["tickets"][:10])
         health.problems.append(f"the on-call alert of {shown} could not be written "
                                f"({alert['attempts']} tries): {alert['error']} (`assistant outbox` lists it)")
     return health
-
-
-def _queues(session: Session) -> dict[str, int]:
-    counts = dict(session.exec(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all())
-    return {
-        **{f"outbox_{status}": counts.get(status, 0) for status in (
-            OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED,
-            OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED)},
-        "drafts_pending": _count(session, Draft.status == DraftStatus.PENDING),
-        "quarantine": _count(session, Quarantine.resolved_at.is_(None)),
-        "acknowledgements_due": _count(session, Ticket.acknowledgement == Acknowledgement.DUE),
-        "acknowledgements_failed": _count(session, Ticket.acknowledgement == Acknowledgement.FAILED),
-    }
-
-
-def _count(session: Session, condition) -> int:
-    table = condition.left.table
-    return session.exec(select(func.count()).select_from(table).where(condition)).one()
-
-
-def _oldest(session: Session, now: datetime) -> dict | None:
-    row = session.exec(select(OutboxMail).where(OutboxMail.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
-                       .order_by(OutboxMail.created_at, OutboxMail.id).limit(1)).first()
-    if row is None:
-        return None
-    return {"id": row.id, "kind": row.kind, "to": row.recipients, "created": row.created_at.isoformat(),
-            "waiting_seconds": max(0, int((now - row.created_at).total_seconds())),
-            "attempts": row.attempts, "error": row.last_error}
-
-
-def _lease(row: Lease, live: bool) -> dict:
-    return {"name": row.name, "holder": row.holder, "expires": row.expires_at.isoformat(),
-            "live": bool(live)}
 
 
 def _problems(health: Health, now: datetime) -> list[str]:

@@ -31,16 +31,16 @@ from typing import IO
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from assistant.errors import ConfigError
 from assistant.store.models import Lease
 from assistant.store.database import Store
+from assistant.store.glance import PROCESS_PREFIX
 
 log = logging.getLogger("assistant.daemon.leases")
 
 SCHEDULE = "schedule"
-PROCESS_PREFIX = "process:"
 
 _identity: tuple[int, str] | None = None
 
@@ -52,16 +52,6 @@ def process_id() -> str:
     if _identity is None or _identity[0] != os.getpid():
         _identity = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     return _identity[1]
-
-
-def mailbox_lease(settings, folder: str | None = None) -> str:
-    """The lease of reading one folder, e.g. "mailbox:support@example.com@imap.example.com/INBOX".
-
-    Each folder of `imap.folders` has its own, so several daemons can share the reading.
-    Without a folder: the mailbox's own name, under which its last contact is kept.
-    """
-    account = f"mailbox:{settings.imap.username}@{settings.imap.host}"
-    return account if folder is None else f"{account}/{folder}"
 
 
 class Leases:
@@ -158,12 +148,6 @@ class Leases:
             names = session.exec(select(Lease.name).where(
                 Lease.name.startswith(PROCESS_PREFIX), Lease.expires_at >= self.store.now())).all()
         return {name.removeprefix(PROCESS_PREFIX) for name in names}
-
-
-def live_leases(session: Session, store: Store) -> list[tuple[Lease, bool]]:
-    """Every lease by name, expired ones too, each with whether it is live now on the
-    database's clock (for `assistant status`)."""
-    return list(session.exec(select(Lease, Lease.expires_at >= store.now()).order_by(Lease.name)).all())
 
 
 class Heartbeat:

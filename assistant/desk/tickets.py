@@ -17,6 +17,7 @@ from assistant.errors import NotFound, Rejected
 from assistant.policy.sla import SlaBook
 from assistant.store.database import Store
 from assistant.tickets import conversation
+from assistant.store.glance import quarantine_row, ticket_row
 from assistant.store.raw import raw_bytes
 from assistant.store.models import (Attachment, Client, Draft, Message, Quarantine, Ticket,
                                     TicketChange)
@@ -32,13 +33,6 @@ SETTABLE = {"priority": PRIORITIES, "status": tuple(s.value for s in Status),
             "category": None, "assignee": None}
 
 
-def next_due(ticket: Ticket) -> datetime | None:
-    """The deadline that matters now: first response until we answered, then resolution."""
-    if ticket.first_response_at is None and ticket.first_response_due is not None:
-        return ticket.first_response_due
-    return ticket.resolution_due
-
-
 class Desk:
     def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime],
                  sla: SlaBook, walk: Callable[[], Walk]):
@@ -48,22 +42,10 @@ class Desk:
         self.sla = sla
         self._walk = walk       # the walk loads the language pipelines: built when first retried
 
-    def ticket_rows(self, include_closed: bool = False) -> list[dict]:
-        """Tickets with what is due first on top; critical ones above everything."""
-        with self.store.session() as session:
-            query = select(Ticket, Client).join(Client, Client.id == Ticket.client_id)
-            if not include_closed:
-                query = query.where(Ticket.status.in_(OPEN_STATUSES))
-            rows = session.exec(query).all()
-        now = self.clock()
-        far = datetime.max.replace(tzinfo=now.tzinfo)
-        rows = sorted(rows, key=lambda r: (not r[0].critical, next_due(r[0]) or far, r[0].id))
-        return [self._row(ticket, client, now) for ticket, client in rows]
-
     def queue(self, *, assignee: str | None = None, unassigned: bool = False,
               domains: tuple[str, ...] | None = None, limit: int = 50,
               offset: int = 0) -> tuple[int, list[dict]]:
-        """(how many, one page) of open tickets in `ticket_rows` order, sorted by the database.
+        """(how many, one page) of open tickets in `ticket_rows` order (store.glance), sorted by the database.
 
         Each row also carries its priority reasons, when the client last heard from us and
         the drafts waiting on it. `domains` keeps the tickets of those client domains only.
@@ -116,20 +98,7 @@ class Desk:
         return count, page
 
     def _row(self, ticket: Ticket, client: Client, now: datetime) -> dict:
-        due = next_due(ticket)
-        return {
-            "id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
-            "client": client.email, "client_name": client.name, "internal": client.internal,
-            "status": ticket.status, "priority": ticket.priority, "critical": ticket.critical,
-            "category": ticket.category, "language": ticket.language, "assignee": ticket.assignee,
-            "due": due.isoformat() if due else None,
-            "due_kind": "first response" if due is not None and due == ticket.first_response_due
-            and ticket.first_response_at is None else "resolution",
-            "seconds_left": int((due - now).total_seconds()) if due else None,
-            "created": ticket.created_at.isoformat(),
-            "timezone": self.settings.support.timezone,
-            "client_timezone": client.timezone,
-        }
+        return ticket_row(ticket, client, now, self.settings.support.timezone)
 
     def ticket_detail(self, number: int) -> dict:
         with self.store.session() as session:
@@ -215,19 +184,13 @@ class Desk:
             ticket.critical = ticket.priority == "critical"
             ticketstate.set_deadlines(ticket, client, self.sla, now)
 
-    def quarantine_rows(self) -> list[dict]:
-        with self.store.session() as session:
-            rows = session.exec(select(Quarantine).where(Quarantine.resolved_at.is_(None))
-                                .order_by(Quarantine.id)).all()
-        return [_quarantine_row(q) for q in rows]
-
     def quarantine_detail(self, number: int) -> dict:
         with self.store.session() as session:
             row = session.get(Quarantine, number)
             if row is None:
                 raise NotFound(f"nothing in quarantine under number {number}")
             raw = raw_bytes(session, self.settings, row.content_hash)
-        detail = _quarantine_row(row)
+        detail = quarantine_row(row)
         detail["size"] = len(raw)
         detail["head"] = raw[:2000].decode("utf-8", "replace")
         return detail
@@ -265,9 +228,3 @@ def _ticket(session: Session, number: int) -> Ticket:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _quarantine_row(q: Quarantine) -> dict:
-    return {"id": q.id, "kind": q.kind, "reason": q.reason, "from": q.from_address,
-            "subject": q.subject, "message_id": q.message_id, "ticket": q.ticket_id,
-            "source": q.source, "created": _iso(q.created_at)}

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from assistant.store.models import PendingNotice, Setting, Ticket
 from assistant.store.states import MailKind, NoticeState
 from assistant.store.database import Store, claim_due, in_savepoint
+from assistant.store.glance import UNWRITTEN_ALERT   # shown by `outbox list` and `status`
 
 log = logging.getLogger("assistant.replies.pending")
 
@@ -32,7 +33,6 @@ MAX_ATTEMPTS = 5
 # Setting key of the on-call alert that could not be written (oncall.py writes alerts and
 # retries them every round): the operator sees it in `outbox list` and `status` until a
 # round writes it (value: JSON with error, attempts, since, tickets, to).
-UNWRITTEN_ALERT = "oncall:unwritten"
 
 # kind -> (session, ticket, detail, now) -> None: renders and queues the letter.
 Writer = Callable[[Session, Ticket, str, datetime], None]
@@ -79,12 +79,6 @@ class PendingNotices:
                   notice.kind, notice.ticket_id, notice.attempts, exc_info=failed)
         return False
 
-    def failed(self) -> list[PendingNotice]:
-        """Notices that could not be written, for the operator."""
-        with self.store.session() as session:
-            return list(session.exec(select(PendingNotice).where(
-                PendingNotice.state == NoticeState.FAILED).order_by(PendingNotice.id)).all())
-
 
 def alert_not_written(session: Session, tickets: list[int], addresses: list[str],
                       exc: Exception, now: datetime) -> None:
@@ -103,10 +97,3 @@ def alert_written(session: Session) -> None:
     row = session.get(Setting, UNWRITTEN_ALERT)
     if row is not None:
         session.delete(row)
-
-
-def unwritten_alert(session: Session) -> dict | None:
-    """The on-call alert that could not be written, e.g. {"error": "UndefinedError: ...",
-    "attempts": 3, "since": "...", "tickets": [4], "to": "duty@example.com"}; None when none."""
-    row = session.get(Setting, UNWRITTEN_ALERT)
-    return json.loads(row.value) if row is not None and row.value else None

@@ -16,9 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from assistant.store import models  # noqa: F401  (registers the tables)
+from assistant.store import glance, models  # noqa: F401  (models registers the tables)
 from assistant.errors import ConfigError
-from assistant.store.models import Setting, UTCDateTime
+from assistant.store.columns import UTCDateTime
+from assistant.store.models import Setting
 
 log = logging.getLogger("assistant.store.database")
 
@@ -51,6 +52,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
      lambda conn: _add_time_column(conn, "ticket", "client_deadline")),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+# The list commands read without this module and refuse a schema they do not know.
+assert SCHEMA_VERSION == glance.SCHEMA_VERSION, "raise store/glance.py's SCHEMA_VERSION too"
 
 
 class Store:

@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
-from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
 
-from assistant.store.states import Acknowledgement, Direction, DraftStatus, Fate, MailKind, NoticeState, OutboxStatus, PromiseState, QuarantineKind, StateColumn, Status
-
-
-
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC in and out, whatever the database keeps.
-
-    SQLite has no time zones: it would hand back naive datetimes that compare wrongly
-    with aware ones. Everything is stored as UTC and comes back aware.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database: use an aware one")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+from assistant.store.columns import StateColumn, UTCDateTime
+from assistant.store.states import Acknowledgement, Direction, DraftStatus, Fate, MailKind, NoticeState, OutboxStatus, PromiseState, QuarantineKind, Status
 
 
 def _state(states: type, *default, index: bool = False):
@@ -50,10 +24,6 @@ def _written_after(target: str):
     store/ids.py). Setting it to a row not yet written has the flush fill in the id.
     Never loaded (reading it raises): read the row by its id."""
     return Relationship(sa_relationship=relationship(target, lazy="raise"))
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _when(nullable: bool = True, index: bool = False):

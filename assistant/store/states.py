@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy.types import TypeDecorator
-from sqlmodel.sql.sqltypes import AutoString
-
 
 class Fate(enum.StrEnum):
     """Where a message ended: exactly one per message read (the import summary counts them).
@@ -120,31 +117,3 @@ class PromiseState(enum.StrEnum):
     KEPT = "kept"
     MISSED = "missed"
     VOID = "void"            # the ticket closed, or the letter bounced, first
-
-
-class StateColumn(TypeDecorator):
-    """A string column that keeps a `StrEnum`'s value and gives back the member.
-
-    Stored text is exactly the value ("pending"), as before the enums existed, so no data
-    moves. SQLAlchemy's own Enum type stores member names and is not used for that reason.
-    Writing a value the enum does not know raises ValueError before it reaches the
-    database; reading one (a row written by a newer version) gives the plain string back.
-    """
-
-    impl = AutoString
-    cache_ok = True
-
-    def __init__(self, states: type[enum.StrEnum], *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.states = states
-
-    def process_bind_param(self, value, dialect):
-        return None if value is None else self.states(value).value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        try:
-            return self.states(value)
-        except ValueError:
-            return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -20,9 +19,6 @@ if TYPE_CHECKING:       # the workers bring the language pipelines; listing tick
     from assistant.mail.intake import Incoming
     from assistant.policy.triage import Assessment
     from assistant.walk.workers import Understood
-
-Clock = Callable[[], datetime]
-
 
 @dataclass
 class Outcome:

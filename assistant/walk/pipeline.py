@@ -29,7 +29,8 @@ from assistant.replies.acknowledge import Acknowledge
 from assistant.replies.review import Review
 from assistant.replies.staff import StaffMail
 from assistant.store.database import Store
-from assistant.store.models import RawMessage, utcnow
+from assistant.clock import utcnow
+from assistant.store.models import RawMessage
 from assistant.store.states import Fate
 from assistant.tickets.access import OwnerAnswer
 from assistant.tickets.assessment import Assessor
@@ -39,7 +40,8 @@ from assistant.walk.bounces import Bounces
 from assistant.walk.consultant_mail import ConsultantMail
 from assistant.store.raw import keep_raw
 from assistant.walk.keep import Keep, Understand, quarantine
-from assistant.walk.passage import Clock, Known, Outcome, Passage, Stage
+from assistant.clock import Clock
+from assistant.walk.passage import Known, Outcome, Passage, Stage
 from assistant.walk.records import record_message
 from assistant.walk.stages import Assess, Deduplicate, Join, Thread, WorksNow
 from assistant.walk.workers import Understood

@@ -13,7 +13,7 @@ router = APIRouter()
 @router.get("/quarantine")
 def quarantine(request: Request):
     require(request, OPERATOR)
-    return render(request, "quarantine.html", rows=desk(request).app.desk.quarantine_rows())
+    return render(request, "quarantine.html", rows=desk(request).app.quarantine_rows())
 
 
 @router.get("/quarantine/{number}")
@@ -37,7 +37,7 @@ async def settle(request: Request, number: int, action: str):
 @router.get("/outbox")
 def outbox(request: Request, all: int = 0):
     require(request, OPERATOR)
-    rows = desk(request).app.outbox_desk.rows(include_sent=bool(all))
+    rows = desk(request).app.outbox_rows(include_sent=bool(all))
     return render(request, "outbox.html", rows=rows, everything=bool(all))
 
 

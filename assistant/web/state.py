@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, Index, update
 from sqlmodel import Field, Session, SQLModel, delete, select
 
-from assistant.store.models import UTCDateTime
+from assistant.store.columns import UTCDateTime
 from assistant.store.database import Store
 
 
