@@ -31,7 +31,8 @@ from support import Clock, mail
 pytestmark = pytest.mark.postgres
 
 HERE = Path(__file__).resolve().parent
-TOTAL = 500
+# 500 keeps the suite short; ASSISTANT_PROOF_MAILS=2000 runs the full proof of issue 14.
+TOTAL = int(os.environ.get("ASSISTANT_PROOF_MAILS", "500"))
 MANAGER = Person("Олег Смирнов", "oleg@example.com", ("ru",))
 CONSULTANT = "maria@example.com"
 # Monday 16:29:50 in Moscow: the 16:30 summary time passes while the daemons run.
