@@ -33,6 +33,7 @@ pytestmark = pytest.mark.postgres
 HERE = Path(__file__).resolve().parent
 # 500 keeps the suite short; ASSISTANT_PROOF_MAILS=2000 runs the full proof of issue 14.
 TOTAL = int(os.environ.get("ASSISTANT_PROOF_MAILS", "500"))
+VOLUME = max(1.0, TOTAL / 500)      # the bounds of waits that grow with the mail
 MANAGER = Person("Олег Смирнов", "oleg@example.com", ("ru",))
 CONSULTANT = "maria@example.com"
 # Monday 16:29:50 in Moscow: the 16:30 summary time passes while the daemons run.
@@ -126,10 +127,11 @@ def test_two_daemons_one_killed_mid_batch_every_mail_once_every_letter_once(
             # for a loaded one, and still fails a survivor that never takes over.
             assert wait_until(lambda: reader_pid(app, mailbox) == survivor.pid, timeout=60), \
                 f"the mailbox is still read by {reader_pid(app, mailbox)}, not by the survivor {survivor.pid}"
-            assert wait_until(lambda: count(app, select(func.count(Ticket.id))) == TOTAL, timeout=240)
+            assert wait_until(lambda: count(app, select(func.count(Ticket.id))) == TOTAL,
+                              timeout=240 * VOLUME)
             every_ack_out = select(func.count(OutboxMail.id)).where(
                 OutboxMail.kind == "acknowledgement", OutboxMail.status.in_(("queued", "sending")))
-            assert wait_until(lambda: count(app, every_ack_out) == 0, timeout=120)
+            assert wait_until(lambda: count(app, every_ack_out) == 0, timeout=120 * VOLUME)
             approved = approve_twice_at_once(app, settings, tickets=range(1, 21))
             replies_out = select(func.count(OutboxMail.id)).where(
                 OutboxMail.kind == "need_info", OutboxMail.status == "sent")
