@@ -28,16 +28,15 @@ from assistant.errors import NotFound
 from assistant.policy.severity import grades_of
 from assistant.store.states import OPEN_STATUSES, Acknowledgement, DraftStatus, MailKind, NoticeState, OutboxStatus
 
-# Must equal store.database.SCHEMA_VERSION, the last migration (tests/test_store.py checks).
+# Must equal store.database.SCHEMA_VERSION, the last migration (database.py asserts it).
 SCHEMA_VERSION = 5
 UNWRITTEN_ALERT = "oncall:unwritten"    # the Setting the on-call alert's failure is kept in
 PROCESS_PREFIX = "process:"             # a lease saying a daemon is alive
 CONTACT = "contact:"                    # a Setting: when the daemon last reached the mailbox
 
-OUTBOX_ATTENTION = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN,
-                    OutboxStatus.BLOCKED, OutboxStatus.SENDING)
-QUEUE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED,
-                  OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED)
+# Mail not sent (yet): what `outbox` lists, and the queues `status` counts, in this order.
+UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN,
+          OutboxStatus.BLOCKED)
 
 _TIMES = {"created_at", "first_response_due", "first_response_at", "resolution_due",
           "next_attempt_at", "expires_at", "received_at", "at"}
@@ -187,7 +186,7 @@ class Glance:
         """Mail not (yet) sent, oldest first, then letters that could not be written or
         sent at all, each with why; with include_sent, every mail."""
         where, args = ("", ()) if include_sent else (
-            f"WHERE status IN ({_marks(OUTBOX_ATTENTION)})", OUTBOX_ATTENTION)
+            f"WHERE status IN ({_marks(UNSENT)})", UNSENT)
         mails = [{"id": r.id, "status": r.status, "kind": r.kind, "ticket": r.ticket_id,
                   "to": r.recipients, "subject": r.subject, "attempts": r.attempts,
                   "error": r.last_error, "message_id": r.message_id,
@@ -263,7 +262,7 @@ class Glance:
             "(SELECT COUNT(*) FROM ticket WHERE acknowledgement = ?) AS due, "
             "(SELECT COUNT(*) FROM ticket WHERE acknowledgement = ?) AS failed",
             (DraftStatus.PENDING, Acknowledgement.DUE, Acknowledgement.FAILED))[0]
-        queues = {**{f"outbox_{status}": counts.get(status, 0) for status in QUEUE_STATUSES},
+        queues = {**{f"outbox_{status}": counts.get(status, 0) for status in UNSENT},
                   "drafts_pending": one.drafts, "quarantine": one.quarantine,
                   "acknowledgements_due": one.due, "acknowledgements_failed": one.failed}
         oldest = self._rows(
