@@ -303,7 +303,10 @@ class App:
         return self.glance.outbox(include_sent)
 
     def ticket_detail(self, number: int) -> dict:
-        return self.desk.ticket_detail(number)
+        return self.glance.ticket(number, self.clock(), self.settings.support.timezone)
+
+    def draft_rows(self, include_done: bool = False) -> list[dict]:
+        return self.glance.drafts(include_done)
 
     def change_ticket(self, number: int, changes: dict[str, str], who: str, why: str) -> list[str]:
         return self.desk.change_ticket(number, changes, who, why)

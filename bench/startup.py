@@ -7,7 +7,7 @@ Runs `assistant tickets`, `tickets show 1`, `outbox`, `status`, `quarantine list
 each as a new process, and `python -c pass` in the same run as the reference. Prints the
 median wall and CPU time of each, its wall time over the reference, and the heavy modules
 each command still imports (a command that only reads rows should load none of them, and
-the four lists not even SQLAlchemy; tests/test_operations.py holds them to that).
+none of these six even SQLAlchemy; tests/test_operations.py holds them to that).
 
 The children run with their bytecode cached, as an installed assistant does:
 PYTHONDONTWRITEBYTECODE is dropped from their environment, or every run would compile the

@@ -14,7 +14,8 @@ from assistant import cli
 from assistant.app import App
 from assistant.daemon import health
 from assistant.store.glance import Glance, ticket_row
-from assistant.store.models import Client, Lease, OutboxMail, Setting, Ticket, TicketChange
+from assistant.errors import NotFound
+from assistant.store.models import Client, Draft, Lease, Message, OutboxMail, Setting, Ticket, TicketChange
 from assistant.store.states import Acknowledgement, OutboxStatus, Status
 from assistant.replies.pending import alert_not_written
 from support import Clock, mail, settings_in
@@ -82,6 +83,20 @@ def test_the_lists_read_without_the_orm_are_the_lists_the_orm_reads(tmp_path, da
     assert "KeyError" in extra["alert"]["error"] and extra["alert"]["ticket"] == 2
     assert extra["acknowledgement"]["error"].startswith("the template broke")
     assert extra["acknowledgement"]["to"] == "ops@logistics.example"
+
+    # One ticket whole, and the drafts waiting for a decision.
+    shown = bare.ticket(2, now, tz)
+    assert {key: shown[key] for key in listed[0]} == listed[0]
+    with app.store.session() as session:
+        messages = session.exec(select(Message).where(Message.ticket_id == 2).order_by(Message.id)).all()
+        drafts = session.exec(select(Draft).order_by(Draft.id)).all()
+    assert [(m["id"], m["from"], m["received"]) for m in shown["messages"]] == \
+        [(m.id, m.from_address, m.received_at.isoformat()) for m in messages]
+    assert shown["history"][-1]["why"] == "the template broke" and shown["impact"]
+    with pytest.raises(NotFound, match="no ticket #99"):
+        bare.ticket(99, now, tz)
+    assert [(d["id"], d["status"], d["client"]) for d in bare.drafts(include_done=True)] == \
+        [(d.id, d.status, next(c.email for t, c in pairs if t.id == d.ticket_id)) for d in drafts]
 
     [held] = bare.quarantine()
     assert held["kind"] == "unparseable" and held["created"] is not None

@@ -169,7 +169,7 @@ def cmd_quarantine(app: App, args) -> int:
 
 def cmd_drafts(app: App, args) -> int:
     if args.action == "list":
-        rows = app.drafts.rows(include_done=args.all)
+        rows = app.draft_rows(include_done=args.all)
         print(json.dumps({"drafts": rows}, ensure_ascii=False) if args.json else views.drafts(rows))
         return 0
     if args.number is None:

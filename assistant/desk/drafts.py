@@ -16,8 +16,7 @@ from assistant.store.database import Store
 from assistant.replies import approval
 from assistant.tickets import state as ticketstate
 from assistant.errors import NotFound, Rejected
-from assistant.store.models import Client, Draft, Ticket
-from assistant.store.states import DraftStatus
+from assistant.store.models import Draft, Ticket
 
 if TYPE_CHECKING:       # templates and the tone checker: built when a draft is written or decided
     from assistant.replies.compose import Composer
@@ -36,18 +35,6 @@ class Drafts:
     drafter: Callable[[], Drafter]
     composer: Callable[[], Composer]
     review: Callable[[], Review]
-
-    def rows(self, include_done: bool = False) -> list[dict]:
-        with self.store.session() as session:
-            query = select(Draft, Ticket, Client).join(Ticket, Ticket.id == Draft.ticket_id).join(
-                Client, Client.id == Ticket.client_id)
-            if not include_done:
-                query = query.where(Draft.status == DraftStatus.PENDING)
-            rows = session.exec(query.order_by(Draft.id)).all()
-        return [{"id": d.id, "ticket": t.id, "ref": t.ref, "situation": d.situation,
-                 "language": d.language, "status": d.status, "client": c.email,
-                 "subject": d.subject, "findings": len(json.loads(d.findings)),
-                 "consultant": d.consultant} for d, t, c in rows]
 
     def of_ticket(self, ticket_id: int) -> list[dict]:
         """Every draft of a ticket, newest first, as `show` describes them."""

@@ -19,11 +19,9 @@ from assistant.store.database import Store
 from assistant.tickets import conversation
 from assistant.store.glance import quarantine_row, ticket_row
 from assistant.store.raw import raw_bytes
-from assistant.store.models import (Attachment, Client, Draft, Message, Quarantine, Ticket,
-                                    TicketChange)
+from assistant.store.models import Client, Draft, Quarantine, Ticket, TicketChange
 from assistant.store.states import (OPEN_STATUSES, PRIORITIES, Acknowledgement, DraftStatus, Fate,
                                     QuarantineKind, Status)
-from assistant.policy.severity import grades_of
 
 if TYPE_CHECKING:       # the walk loads the language pipelines, which listing never needs
     from assistant.walk.pipeline import Walk
@@ -99,34 +97,6 @@ class Desk:
 
     def _row(self, ticket: Ticket, client: Client, now: datetime) -> dict:
         return ticket_row(ticket, client, now, self.settings.support.timezone)
-
-    def ticket_detail(self, number: int) -> dict:
-        with self.store.session() as session:
-            ticket = _ticket(session, number)
-            client = session.get(Client, ticket.client_id)
-            messages = session.exec(select(Message).where(Message.ticket_id == number)
-                                    .order_by(Message.received_at, Message.id)).all()
-            attachments = session.exec(select(Attachment).where(
-                Attachment.message_id.in_([m.id for m in messages]))).all() if messages else []
-            changes = session.exec(select(TicketChange).where(TicketChange.ticket_id == number)
-                                   .order_by(TicketChange.at, TicketChange.id)).all()
-            detail = self._row(ticket, client, self.clock())
-        reasons = json.loads(ticket.priority_reasons or "[]")
-        detail["reasons"] = [r for r in reasons if r.get("text")]
-        detail.update(grades_of(reasons))
-        detail["first_response_due"] = _iso(ticket.first_response_due)
-        detail["resolution_due"] = _iso(ticket.resolution_due)
-        detail["messages"] = [{
-            "id": m.id, "message_id": m.message_id, "direction": m.direction, "fate": m.fate,
-            "from": m.from_address, "subject": m.subject, "received": _iso(m.received_at),
-            "visible_text": m.visible_text, "flags": m.flags, "notes": m.notes,
-            "text": m.text, "from_name": m.from_name, "has_raw": bool(m.content_hash),
-            "attachments": [{"id": a.id, "name": a.filename, "type": a.content_type, "size": a.size}
-                            for a in attachments if a.message_id == m.id],
-        } for m in messages]
-        detail["history"] = [{"at": _iso(c.at), "field": c.field, "old": c.old, "new": c.new,
-                              "who": c.who, "why": c.why} for c in changes]
-        return detail
 
     def change_ticket(self, number: int, changes: dict[str, str], who: str, why: str) -> list[str]:
         """Apply consultant overrides; each is recorded with who and why."""

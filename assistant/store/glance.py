@@ -1,12 +1,12 @@
-"""The lists an operator looks at, read through the database's own driver.
+"""What people look at most, read through the database's own driver.
 
-`assistant tickets`, `outbox`, `status` and `quarantine list` must answer at once, and
-importing SQLAlchemy, SQLModel and pydantic and declaring the tables takes longer than
-the whole answer may. So these lists are read here with plain SQL over a DB-API
-connection (sqlite3 or psycopg, loaded in a few milliseconds), and this is the only place
-they are read: the web pages show the same rows through the same functions, over a
+`assistant tickets`, `tickets show`, `drafts`, `outbox`, `status` and `quarantine list`
+must answer at once, and importing SQLAlchemy, SQLModel and pydantic and declaring the
+tables takes longer than the whole answer may. So these are read here with plain SQL over
+a DB-API connection (sqlite3 or psycopg, loaded in a few milliseconds), and this is the
+only place they are read: the web pages show the same through the same functions, over a
 connection borrowed from the open store. The shaping of a ticket row (`ticket_row`) is
-shared with the desk's queue and ticket page.
+shared with the desk's queue.
 
 A database whose schema is not current is not read here (`open` says None): the caller
 opens the store, which migrates it, and reads over that.
@@ -24,22 +24,28 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
+from assistant.errors import NotFound
+from assistant.policy.severity import grades_of
 from assistant.store.states import OPEN_STATUSES, Acknowledgement, DraftStatus, MailKind, NoticeState, OutboxStatus
 
-# Must equal store.database.SCHEMA_VERSION, the last migration (tests/test_store.py checks).
+# Must equal store.database.SCHEMA_VERSION, the last migration (database.py asserts it).
 SCHEMA_VERSION = 5
 UNWRITTEN_ALERT = "oncall:unwritten"    # the Setting the on-call alert's failure is kept in
 PROCESS_PREFIX = "process:"             # a lease saying a daemon is alive
 CONTACT = "contact:"                    # a Setting: when the daemon last reached the mailbox
 
-OUTBOX_ATTENTION = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN,
-                    OutboxStatus.BLOCKED, OutboxStatus.SENDING)
-QUEUE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED,
-                  OutboxStatus.UNCERTAIN, OutboxStatus.BLOCKED)
+# Mail not sent (yet): what `outbox` lists, and the queues `status` counts, in this order.
+UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED, OutboxStatus.UNCERTAIN,
+          OutboxStatus.BLOCKED)
 
 _TIMES = {"created_at", "first_response_due", "first_response_at", "resolution_due",
-          "next_attempt_at", "expires_at", "client_last_heard_at"}
+          "next_attempt_at", "expires_at", "received_at", "at"}
 _FLAGS = {"critical", "internal"}
+# What a ticket row shows, with its client's columns beside (a client has no column of the
+# same name as a ticket's among these).
+_TICKET_COLUMNS = ("t.id, t.subject, t.status, t.priority, t.critical, t.category, t.language, "
+                   "t.assignee, t.first_response_due, t.first_response_at, t.resolution_due, "
+                   "t.created_at, c.email, c.name, c.internal, c.timezone")
 
 
 def mailbox_lease(settings, folder: str | None = None) -> str:
@@ -60,7 +66,8 @@ def next_due(ticket) -> datetime | None:
 
 
 def ticket_row(ticket, client, now: datetime, tz: str) -> dict:
-    """One ticket as lists show it; `ticket` and `client` are rows or models alike."""
+    """One ticket as lists show it; `ticket` and `client` are models, or rows with their
+    columns (a joined row may be both)."""
     due = next_due(ticket)
     return {
         "id": ticket.id, "ref": f"#{ticket.id}", "subject": ticket.subject,
@@ -80,7 +87,7 @@ def ticket_row(ticket, client, now: datetime, tz: str) -> dict:
 def quarantine_row(q) -> dict:
     return {"id": q.id, "kind": q.kind, "reason": q.reason, "from": q.from_address,
             "subject": q.subject, "message_id": q.message_id, "ticket": q.ticket_id,
-            "source": q.source, "created": q.created_at.isoformat() if q.created_at else None}
+            "source": q.source, "created": _iso(q.created_at)}
 
 
 class Glance:
@@ -118,18 +125,57 @@ class Glance:
         """Tickets with what is due first on top; critical ones above everything."""
         where, args = ("", ()) if include_closed else (
             f"WHERE t.status IN ({_marks(OPEN_STATUSES)})", OPEN_STATUSES)
-        pairs = [(SimpleNamespace(**{k: v for k, v in row.__dict__.items() if not k.startswith("c_")}),
-                  SimpleNamespace(email=row.c_email, name=row.c_name, internal=row.c_internal,
-                                  timezone=row.c_timezone))
-                 for row in self._rows(
-                     "SELECT t.id, t.subject, t.status, t.priority, t.critical, t.category, "
-                     "t.language, t.assignee, t.first_response_due, t.first_response_at, "
-                     "t.resolution_due, t.created_at, c.email AS c_email, c.name AS c_name, "
-                     "c.internal AS c_internal, c.timezone AS c_timezone "
-                     f"FROM ticket t JOIN client c ON c.id = t.client_id {where}", args)]
+        rows = self._rows(f"SELECT {_TICKET_COLUMNS} FROM ticket t JOIN client c ON c.id = t.client_id "
+                          f"{where}", args)
         far = datetime.max.replace(tzinfo=timezone.utc)
-        pairs.sort(key=lambda p: (not p[0].critical, next_due(p[0]) or far, p[0].id))
-        return [ticket_row(ticket, client, now, tz) for ticket, client in pairs]
+        rows.sort(key=lambda row: (not row.critical, next_due(row) or far, row.id))
+        return [ticket_row(row, row, now, tz) for row in rows]
+
+    def ticket(self, number: int, now: datetime, tz: str) -> dict:
+        """One ticket whole: its row, why it has its priority, every message with its
+        attachments, and the history of what was changed by whom."""
+        found = self._rows(f"SELECT {_TICKET_COLUMNS}, t.priority_reasons FROM ticket t "
+                           "JOIN client c ON c.id = t.client_id WHERE t.id = ?", (number,))
+        if not found:
+            raise NotFound(f"no ticket #{number}")
+        ticket = found[0]
+        detail = ticket_row(ticket, ticket, now, tz)
+        reasons = json.loads(ticket.priority_reasons or "[]")
+        detail["reasons"] = [r for r in reasons if r.get("text")]
+        detail.update(grades_of(reasons))
+        detail["first_response_due"] = _iso(ticket.first_response_due)
+        detail["resolution_due"] = _iso(ticket.resolution_due)
+        messages = self._rows(
+            "SELECT id, message_id, direction, fate, from_address, from_name, subject, received_at, "
+            "visible_text, text, flags, notes, content_hash FROM message WHERE ticket_id = ? "
+            "ORDER BY received_at, id", (number,))
+        attachments = self._rows(
+            "SELECT a.id, a.message_id, a.filename, a.content_type, a.size FROM attachment a "
+            "JOIN message m ON m.id = a.message_id WHERE m.ticket_id = ? ORDER BY a.id", (number,))
+        detail["messages"] = [{
+            "id": m.id, "message_id": m.message_id, "direction": m.direction, "fate": m.fate,
+            "from": m.from_address, "subject": m.subject, "received": _iso(m.received_at),
+            "visible_text": m.visible_text, "flags": m.flags, "notes": m.notes,
+            "text": m.text, "from_name": m.from_name, "has_raw": bool(m.content_hash),
+            "attachments": [{"id": a.id, "name": a.filename, "type": a.content_type, "size": a.size}
+                            for a in attachments if a.message_id == m.id],
+        } for m in messages]
+        detail["history"] = [{"at": _iso(c.at), "field": c.field, "old": c.old, "new": c.new,
+                              "who": c.who, "why": c.why} for c in self._rows(
+            'SELECT at, field, "old", "new", who, why FROM ticketchange WHERE ticket_id = ? '
+            "ORDER BY at, id", (number,))]
+        return detail
+
+    def drafts(self, include_done: bool = False) -> list[dict]:
+        """Drafts waiting for a consultant's decision, oldest first; with include_done, all."""
+        where, args = ("", ()) if include_done else ("WHERE d.status = ?", (DraftStatus.PENDING,))
+        return [{"id": d.id, "ticket": d.ticket_id, "ref": f"#{d.ticket_id}",
+                 "situation": d.situation, "language": d.language, "status": d.status,
+                 "client": d.email, "subject": d.subject, "findings": len(json.loads(d.findings)),
+                 "consultant": d.consultant} for d in self._rows(
+            "SELECT d.id, d.ticket_id, d.situation, d.language, d.status, d.subject, d.findings, "
+            "d.consultant, c.email FROM draft d JOIN ticket t ON t.id = d.ticket_id "
+            f"JOIN client c ON c.id = t.client_id {where} ORDER BY d.id", args)]
 
     def quarantine(self) -> list[dict]:
         return [quarantine_row(q) for q in self._rows(
@@ -140,7 +186,7 @@ class Glance:
         """Mail not (yet) sent, oldest first, then letters that could not be written or
         sent at all, each with why; with include_sent, every mail."""
         where, args = ("", ()) if include_sent else (
-            f"WHERE status IN ({_marks(OUTBOX_ATTENTION)})", OUTBOX_ATTENTION)
+            f"WHERE status IN ({_marks(UNSENT)})", UNSENT)
         mails = [{"id": r.id, "status": r.status, "kind": r.kind, "ticket": r.ticket_id,
                   "to": r.recipients, "subject": r.subject, "attempts": r.attempts,
                   "error": r.last_error, "message_id": r.message_id,
@@ -216,7 +262,7 @@ class Glance:
             "(SELECT COUNT(*) FROM ticket WHERE acknowledgement = ?) AS due, "
             "(SELECT COUNT(*) FROM ticket WHERE acknowledgement = ?) AS failed",
             (DraftStatus.PENDING, Acknowledgement.DUE, Acknowledgement.FAILED))[0]
-        queues = {**{f"outbox_{status}": counts.get(status, 0) for status in QUEUE_STATUSES},
+        queues = {**{f"outbox_{status}": counts.get(status, 0) for status in UNSENT},
                   "drafts_pending": one.drafts, "quarantine": one.quarantine,
                   "acknowledgements_due": one.due, "acknowledgements_failed": one.failed}
         oldest = self._rows(
@@ -276,6 +322,10 @@ class Facts:
     settings: dict[str, str] = field(default_factory=dict)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _marks(values) -> str:
     return ", ".join("?" for _ in values)
 
@@ -288,7 +338,7 @@ def _typed(name: str, value):
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    if name in _FLAGS or name in ("c_internal", "live"):
+    if name in _FLAGS or name == "live":
         return bool(value)
     return value
 

@@ -24,8 +24,8 @@ ANSWERS = ("need_info", "options", "progress", "resolved", "forwarded")
 
 
 def visible_detail(request: Request, number: int, viewer: Viewer) -> dict:
-    """The ticket as `desk.ticket_detail` gives it, once this person may see it."""
-    detail = desk(request).app.desk.ticket_detail(number)
+    """The ticket as `App.ticket_detail` gives it, once this person may see it."""
+    detail = desk(request).app.ticket_detail(number)
     if not viewer.sees(detail["client"]):
         raise Forbidden(f"{viewer.email} may not see ticket #{number}")
     return detail
@@ -104,7 +104,7 @@ async def change(request: Request, number: int):
     viewer = require(request, CONSULTANT)
     form = await form_checked(request)
     app = desk(request).app
-    detail = app.desk.ticket_detail(number)
+    detail = app.ticket_detail(number)
     wanted = {field: form[field] for field in ("priority", "status")
               if form.get(field) and form[field] != detail[field]}
     if not wanted:
