@@ -16,11 +16,12 @@ from assistant.policy.timetable import Timetable
 from assistant.store.glance import Glance
 from assistant.store.states import MailKind
 
-# Only what the list commands need is imported above: `assistant tickets`, `outbox`,
-# `status` and `quarantine list` read through store.glance and must answer at once, without
-# SQLAlchemy (tests/test_operations.py checks what they load). Every other part is imported
-# where it is built ("lazy" below): the store brings SQLAlchemy and SQLModel, letters
-# Jinja2 and Babel, sending smtplib, the walk and the tone checker spaCy.
+# Only what the look-ups need is imported above: `assistant tickets`, `tickets show`,
+# `drafts`, `outbox`, `status` and `quarantine list` read through store.glance and must
+# answer at once, without SQLAlchemy (tests/test_operations.py checks what they load).
+# Every other part is imported where it is built ("lazy" below): the store brings
+# SQLAlchemy and SQLModel, letters Jinja2 and Babel, sending smtplib, the walk and the
+# tone checker spaCy.
 if TYPE_CHECKING:
     from assistant.desk.drafts import Drafts
     from assistant.desk.outbox import OutboxDesk
@@ -73,7 +74,7 @@ class App:
 
     @cached_property
     def glance(self) -> Glance:
-        """The lists (tickets, outbox, quarantine, health), read without the ORM: straight
+        """Tickets, drafts, outbox, quarantine and health, read without the ORM: straight
         over the driver while nothing else has opened the database, over the store's
         connections once it is open; through the store when the schema must migrate first."""
         if "store" not in self.__dict__:
@@ -295,7 +296,8 @@ class App:
             "notes": list(mail.notes),
         }
 
-    # Consultant-facing operations live on the desk; these keep the CLI short.
+    # What consultants look at is read by the glance, what they change by the desk; these
+    # keep the CLI and the web short.
     def ticket_rows(self, include_closed: bool = False) -> list[dict]:
         return self.glance.tickets(self.clock(), self.settings.support.timezone, include_closed)
 

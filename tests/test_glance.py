@@ -4,6 +4,7 @@ and PostgreSQL; a database that must migrate first is migrated, then listed."""
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -105,6 +106,20 @@ def test_the_lists_read_without_the_orm_are_the_lists_the_orm_reads(tmp_path, da
     assert health.check(App(app.settings, clock=clock)).as_dict() == health.check(app).as_dict()
     leases = {lease["holder"]: lease["live"] for lease in health.check(app).leases}
     assert leases == {"alive": True, "gone": False}
+
+
+def test_each_look_up_opens_one_connection_whatever_it_reads(tmp_path):
+    """`status` makes eight reads: on a PostgreSQL across the network, eight connections
+    would cost more than the whole answer may."""
+    path = tmp_path / "a.db"
+    clock = Clock()
+    filled(tmp_path, f"sqlite:///{path}", clock).store.dispose()
+    opened = []
+    glance = Glance(lambda: opened.append(path) or sqlite3.connect(path), "sqlite")
+    glance.facts()
+    glance.outbox(include_sent=True)
+    glance.ticket(1, clock(), "Europe/Moscow")
+    assert len(opened) == 3
 
 
 def test_a_database_left_by_an_older_version_is_migrated_then_listed(tmp_path, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from assistant.store.glance import CONTACT, PROCESS_PREFIX, Glance, mailbox_lease
+from assistant.store.glance import CONTACT, PROCESS_PREFIX, mailbox_lease
 
 STALE_LETTER = timedelta(hours=1)       # a letter waiting longer than this is a problem
 
@@ -37,8 +37,7 @@ def check(app) -> Health:
     daemons that renew them do (assistant.daemon.leases).
     """
     settings, now = app.settings, app.clock()
-    glance: Glance = app.glance
-    facts = glance.facts()
+    facts = app.glance.facts()
     mailbox = mailbox_lease(settings) if settings.imap.host else None
     contact = facts.settings.get(CONTACT + mailbox) if mailbox else None
     oldest = facts.oldest

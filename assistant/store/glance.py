@@ -15,9 +15,11 @@ opens the store, which migrates it, and reads over that.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -90,12 +92,22 @@ def quarantine_row(q) -> dict:
             "source": q.source, "created": _iso(q.created_at)}
 
 
+def _one_connection(method):
+    """The method's reads share one connection."""
+    @functools.wraps(method)
+    def reading(self, *args, **kwargs):
+        with self._reading():
+            return method(self, *args, **kwargs)
+    return reading
+
+
 class Glance:
     """Reads the lists over connections from `connect` (each closed after its read)."""
 
     def __init__(self, connect: Callable[[], Any], dialect: str):
         self._connect = connect
         self.dialect = dialect
+        self._local = threading.local()
 
     @classmethod
     def open(cls, url: str) -> Glance | None:
@@ -131,6 +143,7 @@ class Glance:
         rows.sort(key=lambda row: (not row.critical, next_due(row) or far, row.id))
         return [ticket_row(row, row, now, tz) for row in rows]
 
+    @_one_connection
     def ticket(self, number: int, now: datetime, tz: str) -> dict:
         """One ticket whole: its row, why it has its priority, every message with its
         attachments, and the history of what was changed by whom."""
@@ -182,6 +195,7 @@ class Glance:
             "SELECT id, kind, reason, from_address, subject, message_id, ticket_id, source, "
             "created_at FROM quarantine WHERE resolved_at IS NULL ORDER BY id", ())]
 
+    @_one_connection
     def outbox(self, include_sent: bool = False) -> list[dict]:
         """Mail not (yet) sent, oldest first, then letters that could not be written or
         sent at all, each with why; with include_sent, every mail."""
@@ -252,6 +266,7 @@ class Glance:
         rows = self._rows("SELECT value FROM setting WHERE key = ?", (key,))
         return rows[0].value if rows else None
 
+    @_one_connection
     def facts(self) -> Facts:
         """What the health is judged from, read in one go."""
         counts = {r.status: r.n for r in self._rows(
@@ -299,14 +314,25 @@ class Glance:
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator[Any]:
-        connection = self._connect()
-        try:
-            cursor = connection.cursor()
+        with self._reading():
+            cursor = self._local.connection.cursor()
             try:
                 yield cursor
             finally:
                 cursor.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One connection for every read inside the block (a new one costs a round trip or
+        more on PostgreSQL), this thread's own: the web reads from several threads."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        connection = self._local.connection = self._connect()
+        try:
+            yield
         finally:
+            self._local.connection = None
             with contextlib.suppress(Exception):
                 connection.rollback()       # a read leaves no transaction open behind it
             connection.close()
