@@ -102,7 +102,7 @@ def _one_connection(method):
 
 
 class Glance:
-    """Reads the lists over connections from `connect` (each closed after its read)."""
+    """Reads over connections from `connect`: one a look-up, closed when it is done."""
 
     def __init__(self, connect: Callable[[], Any], dialect: str):
         self._connect = connect
