@@ -43,7 +43,8 @@ class Desk:
     def queue(self, *, assignee: str | None = None, unassigned: bool = False,
               domains: tuple[str, ...] | None = None, limit: int = 50,
               offset: int = 0) -> tuple[int, list[dict]]:
-        """(how many, one page) of open tickets in `ticket_rows` order (store.glance), sorted by the database.
+        """(how many, one page) of open tickets in the order `store.glance` lists them,
+        sorted by the database.
 
         Each row also carries its priority reasons, when the client last heard from us and
         the drafts waiting on it. `domains` keeps the tickets of those client domains only.

@@ -8,6 +8,8 @@ from datetime import timezone
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
+from assistant.clock import as_utc
+
 
 class StateColumn(TypeDecorator):
     """A string column that keeps a `StrEnum`'s value and gives back the member.
@@ -55,8 +57,4 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        return None if value is None else as_utc(value)

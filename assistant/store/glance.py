@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
+from assistant.clock import as_utc
 from assistant.errors import NotFound
 from assistant.policy.severity import grades_of
 from assistant.store.states import OPEN_STATUSES, Acknowledgement, DraftStatus, MailKind, NoticeState, OutboxStatus
@@ -363,7 +364,7 @@ def _typed(name: str, value):
     if name in _TIMES:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return as_utc(value)
     if name in _FLAGS or name == "live":
         return bool(value)
     return value
