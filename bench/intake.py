@@ -85,12 +85,15 @@ def assistant(port: int, password: str, folder: Path, workers: int, url: str = "
     warm = b"From: a@x.example\r\nSubject: warm up\r\n\r\nwarm up\r\n"
     list(app.understanding.understand([warm] * IN_PROCESS_BELOW, app.clock()))
     daemon = Daemon(app)
+    checkpoints = app.store.checkpoint_in_background()     # as Daemon.run starts it
     scale.wait_until(at)         # several daemons start reading together
     wall = time.time()
     started = time.perf_counter()
     tally = daemon.read_mail()
     elapsed = time.perf_counter() - started
     daemon._close_inbox()
+    if checkpoints is not None:
+        checkpoints.stop()
     app.understanding.close(wait=True)     # so the worker's peak shows in RUSAGE_CHILDREN
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     started = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +13,8 @@ from sqlmodel import select
 
 from assistant.store import database as store_module
 from assistant.app import App
-from assistant.store.models import Setting, Ticket
+from assistant.store.checkpoint import Checkpointer
+from assistant.store.models import RawMessage, Setting, Ticket
 from assistant.store.states import Fate
 from assistant.store.database import Store, in_savepoint, open_store
 from support import Clock, mail, settings_in
@@ -122,3 +125,57 @@ def test_a_database_from_before_reopening_was_kept_gains_the_column_and_keeps_it
     with upgraded.session() as session:
         ticket = session.get(Ticket, 1)
         assert ticket.subject == "Вопрос" and ticket.reopened_at is None
+
+
+def _write_megabytes(store: Store, count: int) -> None:
+    for n in range(count):
+        with store.session() as session:
+            session.add(RawMessage(content_hash=f"{n:064x}", size=2**20, data=secrets.token_bytes(2**20)))
+
+
+def _held_checkpoints(monkeypatch) -> threading.Event:
+    """The checkpointer's thread waits at each checkpoint until the event is set."""
+    held = threading.Event()
+    real = Checkpointer.checkpoint
+    monkeypatch.setattr(Checkpointer, "checkpoint",
+                        staticmethod(lambda connection: held.wait(30) and real(connection)))
+    return held
+
+
+def test_a_daemons_commits_leave_the_log_to_a_thread_that_folds_it_into_the_file(tmp_path, monkeypatch):
+    """A commit that checkpoints copies and syncs the log before it returns (~50 ms for a
+    batch of large mail); the daemon's commits leave that to a thread of its own."""
+    path = tmp_path / "a.db"
+    store = open_store(f"sqlite:///{path}")
+    held = _held_checkpoints(monkeypatch)
+    checkpoints = store.checkpoint_in_background()
+    _write_megabytes(store, 8)
+    assert Path(f"{path}-wal").stat().st_size > 8 * 2**20     # no commit checkpointed
+    assert path.stat().st_size < 2**20
+    held.set()                      # the thread, woken by the commits, folds the log in
+    deadline = time.monotonic() + 20
+    while path.stat().st_size < 8 * 2**20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.stat().st_size > 8 * 2**20
+    checkpoints.stop()
+    with store.session() as session:
+        assert len(session.exec(select(RawMessage)).all()) == 8
+
+
+def test_a_log_the_checkpointer_cannot_keep_up_with_is_still_folded_in_by_the_commits(tmp_path, monkeypatch):
+    path = tmp_path / "a.db"
+    store = open_store(f"sqlite:///{path}")
+    held = _held_checkpoints(monkeypatch)       # the thread is stuck for the whole test
+    checkpoints = Checkpointer(store.engine, backstop_pages=256).start()
+    _write_megabytes(store, 8)
+    assert path.stat().st_size > 6 * 2**20      # the commits past 1 MB of log checkpointed
+    assert Path(f"{path}-wal").stat().st_size < 3 * 2**20
+    held.set()
+    checkpoints.stop()
+
+
+@pytest.mark.postgres
+def test_only_a_sqlite_file_has_a_log_to_checkpoint(postgres):
+    url = postgres.create_database(f"t_{secrets.token_hex(4)}")
+    assert open_store(url).checkpoint_in_background() is None
+    assert Store("sqlite://").checkpoint_in_background() is None

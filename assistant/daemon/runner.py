@@ -71,9 +71,12 @@ class Daemon:
                 self.leases.forget_all()
             self.leases.take(self.leases.presence)
             heartbeat = Heartbeat(self.leases, on_lost=self._lost).start()
+            checkpoints = self.app.store.checkpoint_in_background()
             try:
                 return self._run(once)
             finally:
+                if checkpoints is not None:
+                    checkpoints.stop()
                 heartbeat.stop()
                 self._close_inbox()
                 self.leases.release_all()
