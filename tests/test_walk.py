@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from assistant.store.models import Client, Message, Quarantine, RawMessage, Ticket
@@ -253,3 +254,37 @@ def test_a_client_in_another_time_zone_reads_times_in_their_own(app):
     due = ticket(app, outcome.ticket_id).first_response_due
     from zoneinfo import ZoneInfo
     assert due.astimezone(ZoneInfo("Etc/GMT-5")).strftime("%H:%M") in ack.text
+
+
+def test_a_batch_finds_its_known_senders_and_makes_each_new_one_once_in_a_few_queries(app):
+    """A large batch from clients old and new: every sender is one client, the old ones
+    keep their records (a missing name filled in), and they are looked up a group at a time."""
+    walk(app, mail(sender="old0@romashka.example", msgid="old0@romashka.example"))
+    for n in range(1, 10):
+        walk(app, mail(sender=f"Клиент {n} <old{n}@romashka.example>", msgid=f"old{n}@romashka.example"))
+    with app.store.session() as session:
+        before = {c.email: c.id for c in session.exec(select(Client))}
+    raws = [mail(sender=f"Анна {n % 30} <{'old' if n % 30 < 10 else 'new'}{n % 30}@romashka.example>",
+                 msgid=f"b{n}@romashka.example") for n in range(120)]
+    lookups = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and " client" in statement.lower():
+            lookups.append(statement)
+    event.listen(app.store.engine, "before_cursor_execute", count)
+    try:
+        with app.store.session() as session:
+            outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws],
+                                              app.understanding.understand(raws, app.clock()))
+    finally:
+        event.remove(app.store.engine, "before_cursor_execute", count)
+    assert [o.fate for o in outcomes] == [Fate.NEW_TICKET] * 120
+    with app.store.session() as session:
+        clients = {c.email: c for c in session.exec(select(Client))}
+        tickets = session.exec(select(Ticket)).all()
+    assert len(clients) == 30
+    assert {email: clients[email].id for email in before} == before
+    assert clients["old0@romashka.example"].name == "Анна 0"
+    assert clients["new29@romashka.example"].name == "Анна 29"
+    assert sum(t.client_id == clients["new12@romashka.example"].id for t in tickets) == 4
+    assert len(lookups) <= 3, lookups

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Container
 
 import hashlib
 import hmac
@@ -172,14 +172,15 @@ _CLIENT_BY_ADDRESS = select(Client).where(Client.email == bindparam("address"))
 
 
 def client_for(mail: Incoming, session: Session, settings: Settings, now: datetime, *,
-               seen: dict[str, Client], ids: Ids) -> Client:
+               seen: dict[str, Client], ids: Ids, not_found: Container[str] = ()) -> Client:
     """The sender's client record, created on first contact from address and display name.
 
     `seen` holds the clients the caller has read or made so far, by address (a new one
-    is not written until the caller's flush); a new client takes its id from `ids`.
+    is not written until the caller's flush), `not_found` the addresses it has looked up
+    in vain; a new client takes its id from `ids`.
     """
     client = seen.get(mail.from_address)
-    if client is None:
+    if client is None and mail.from_address not in not_found:
         # Every client not yet written is in `seen`, so the look-up need not first write
         # the rows walked before it (autoflush): they go out with the batch.
         with session.no_autoflush:

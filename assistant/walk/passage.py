@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Iterable, Protocol
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from assistant.store.ids import Ids
 from assistant.store.models import Client, Message, RawMessage, Ticket
@@ -61,6 +61,7 @@ class Known:
         # Clients read or made by this batch, by address and by id: a new one is not written
         # yet, and the session keeps only a weak hold on rows it has read.
         self.clients: dict[str, Client] = {}
+        self.no_client: set[str] = set()      # addresses looked up and not found
         self._clients_by_id: dict[int, Client] = {}
         self._ids: Ids | None = None
 
@@ -68,6 +69,17 @@ class Known:
         if self._ids is None or self._ids.session is not session:
             self._ids = Ids(session)
         return self._ids
+
+    def expect_clients(self, session: Session, addresses: Iterable[str]) -> None:
+        """Look up the clients behind `addresses` in one query, before their messages are
+        walked; those not found are remembered as new, so nobody asks again."""
+        wanted = {address for address in addresses if address} - self.clients.keys() - self.no_client
+        if not wanted:
+            return
+        with session.no_autoflush:          # every client not yet written is in self.clients
+            for client in session.exec(select(Client).where(Client.email.in_(wanted))):
+                self.clients[client.email] = client
+        self.no_client |= wanted - self.clients.keys()
 
     def client(self, session: Session, client_id: int) -> Client | None:
         """The client with this id: made or read by this batch, or else read without a flush

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,10 @@ if TYPE_CHECKING:       # triage brings spaCy; the App hands it in
     from assistant.policy.triage import Triage
 
 log = logging.getLogger("assistant.walk.pipeline")
+
+# Messages understood ahead of the walk, whose senders are then looked up in one query:
+# one query a message cost more than the rest of opening its ticket.
+LOOKAHEAD = 50
 
 
 @dataclass(frozen=True)
@@ -164,9 +169,10 @@ class Walk:
         Raises BatchIncomplete if, against all of the above, a message has no outcome: the
         caller must then not tell the mail server that anything is done.
         """
-        ahead = _Ahead(understood)
-        walked: list[Understood | None] = []
         known = Known()
+        ahead = _Ahead(understood, LOOKAHEAD, on_read=lambda group: known.expect_clients(
+            session, [item.mail.from_address for item in group if item.mail is not None]))
+        walked: list[Understood | None] = []
         try:
             with session.begin_nested():
                 outcomes = []
@@ -176,6 +182,7 @@ class Walk:
                     outcomes.append(self._walk(session, raw, digest, source, False, walked[-1], known))
         except Exception:  # noqa: BLE001 - replayed carefully below
             log.info("walk: a message in the batch failed; walking the %d one by one", len(messages))
+            ahead.on_read = None
             walked.extend(ahead.next() for _ in range(len(messages) - len(walked)))
             outcomes = [self.process_in(session, raw, source, understood=pre)
                         for (raw, source), pre in zip(messages, walked)]
@@ -211,25 +218,36 @@ class Walk:
 class _Ahead:
     """What a worker understood, one message at a time; None once it has nothing more.
 
-    A generator that raises is dead for good, so its failure is logged once and the
-    remaining messages are read by the walk itself.
+    Read `lookahead` at a time, each group shown to `on_read` before its first message is
+    handed out (the batch looks up their senders in one query). A generator that raises is
+    dead for good, so its failure is logged once and the remaining messages are read by
+    the walk itself.
     """
 
-    def __init__(self, understood: Iterable[Understood | None]):
+    def __init__(self, understood: Iterable[Understood | None], lookahead: int = 1,
+                 on_read: Callable[[list[Understood]], None] | None = None):
         self._values = iter(understood)
         self._done = False
+        self._lookahead = lookahead
+        self._buffer: deque[Understood] = deque()
+        self.on_read = on_read
 
     def next(self) -> Understood | None:
-        if self._done:
-            return None
-        try:
-            return next(self._values)
-        except StopIteration:
-            self._done = True
-        except Exception:  # noqa: BLE001 - the walk reads the rest itself
-            log.exception("walk: the worker's results ended early; reading the rest here")
-            self._done = True
-        return None
+        if not self._buffer:
+            self._fill()
+        return self._buffer.popleft() if self._buffer else None
+
+    def _fill(self) -> None:
+        while not self._done and len(self._buffer) < self._lookahead:
+            try:
+                self._buffer.append(next(self._values))
+            except StopIteration:
+                self._done = True
+            except Exception:  # noqa: BLE001 - the walk reads the rest itself
+                log.exception("walk: the worker's results ended early; reading the rest here")
+                self._done = True
+        if self._buffer and self.on_read is not None:
+            self.on_read([item for item in self._buffer if item is not None])
 
 
 def _digest(raw: bytes, understood: Understood | None) -> str:

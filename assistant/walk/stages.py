@@ -71,7 +71,8 @@ class Join:
         else:
             known = passage.known
             client = conversation.client_for(mail, session, self.settings, now,
-                                             seen=known.clients, ids=known.ids(session))
+                                             seen=known.clients, ids=known.ids(session),
+                                             not_found=known.no_client)
             ticket = conversation.open_ticket(mail, client, session, self.settings, now,
                                               known.ids(session))
             passage.client, fate = client, Fate.NEW_TICKET
