@@ -79,8 +79,9 @@ class OnCall:
                              and row.kind == KIND for row in session.new)
         if not known:
             session.add(AlertSent(ticket_id=ticket.id, kind=KIND, key="critical", sent_to="", at=now))
-        log.warning("oncall: %s is critical: %s", ticket.tag, "; ".join(
-            r["text"] for r in json.loads(ticket.priority_reasons or "[]")) or "marked critical")
+        # A phrase is often a reason twice (it decides, and it grades impact or urgency).
+        words = dict.fromkeys(r["text"] for r in json.loads(ticket.priority_reasons or "[]") if r["text"])
+        log.warning("oncall: %s is critical: %s", ticket.tag, "; ".join(words) or "marked critical")
 
     def send_due(self, session: Session, now: datetime) -> int:
         """Alert the on-call list of every marked ticket, unless an alert went out less than

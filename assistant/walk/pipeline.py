@@ -45,16 +45,17 @@ from assistant.clock import Clock
 from assistant.walk.passage import Known, Outcome, Passage, Stage
 from assistant.walk.records import record_message
 from assistant.walk.stages import Assess, Deduplicate, Join, Thread, WorksNow
-from assistant.walk.workers import Understood
+from assistant.walk.workers import CHUNK, Understood
 
 if TYPE_CHECKING:       # triage brings spaCy; the App hands it in
     from assistant.policy.triage import Triage
 
 log = logging.getLogger("assistant.walk.pipeline")
 
-# Messages understood ahead of the walk, whose senders are then looked up in one query:
-# one query a message cost more than the rest of opening its ticket.
-LOOKAHEAD = 50
+# Messages understood ahead of the walk, whose senders are then looked up in one query
+# (a query a message cost more than the rest of opening its ticket): as many as a worker
+# hands over at once, so the walk never waits for more than the worker's first chunk.
+LOOKAHEAD = CHUNK
 
 
 @dataclass(frozen=True)
