@@ -267,18 +267,10 @@ def test_a_batch_finds_its_known_senders_and_makes_each_new_one_once_in_a_few_qu
         before = {c.email: c.id for c in session.exec(select(Client))}
     raws = [mail(sender=f"Анна {n % 30} <{'old' if n % 30 < 10 else 'new'}{n % 30}@romashka.example>",
                  msgid=f"b{n}@romashka.example") for n in range(120)]
-    lookups = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT") and " client" in statement.lower():
-            lookups.append(statement)
-    event.listen(app.store.engine, "before_cursor_execute", count)
-    try:
-        with app.store.session() as session:
-            outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws],
-                                              app.understanding.understand(raws, app.clock()))
-    finally:
-        event.remove(app.store.engine, "before_cursor_execute", count)
+    lookups = _counting_selects(app, "client")
+    with app.store.session() as session:
+        outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws],
+                                          app.understanding.understand(raws, app.clock()))
     assert [o.fate for o in outcomes] == [Fate.NEW_TICKET] * 120
     with app.store.session() as session:
         clients = {c.email: c for c in session.exec(select(Client))}
@@ -289,3 +281,33 @@ def test_a_batch_finds_its_known_senders_and_makes_each_new_one_once_in_a_few_qu
     assert clients["new29@romashka.example"].name == "Анна 29"
     assert sum(t.client_id == clients["new12@romashka.example"].id for t in tickets) == 4
     assert len(lookups) <= 120 / LOOKAHEAD, lookups
+
+
+def _counting_selects(app, table: str) -> list[str]:
+    """The SELECTs from `table` the database runs from now on, on whatever cursor."""
+    seen: list[str] = []
+
+    def trace(statement: str) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and f" {table} " in f"{statement} ".lower():
+            seen.append(statement)
+    app.store.engine.dispose()
+    event.listen(app.store.engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(trace))
+    return seen
+
+
+def test_a_batch_knows_the_mail_it_already_has_by_bytes_or_message_id_a_group_at_a_time(app):
+    old = [mail(msgid=f"old{n}@romashka.example", body=f"Старое письмо {n}") for n in range(40)]
+    with app.store.session() as session:
+        app.walk.process_batch(session, [(raw, "test") for raw in old])
+    resent = [b"Received: from relay.example by mx.example\r\n" + raw for raw in old[:20]]
+    new = [mail(msgid=f"new{n}@romashka.example", body=f"Новое письмо {n}") for n in range(40)]
+    raws = old[20:] + resent + new + new[:10]          # bytes again, IDs again, new, new twice
+    stored_bytes, stored_ids = _counting_selects(app, "rawmessage"), _counting_selects(app, "message")
+    with app.store.session() as session:
+        outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws],
+                                          app.understanding.understand(raws, app.clock()))
+    assert [o.fate for o in outcomes] == [Fate.DUPLICATE] * 40 + [Fate.NEW_TICKET] * 40 + [Fate.DUPLICATE] * 10
+    assert [o.reason for o in outcomes[:20]] == ["the same bytes were read before"] * 20
+    assert [o.reason for o in outcomes[20:40]] == ["Message-ID already stored"] * 20
+    groups = len(raws) / LOOKAHEAD
+    assert len(stored_bytes) <= groups and len(stored_ids) <= groups, (stored_bytes, stored_ids)

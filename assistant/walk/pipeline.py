@@ -52,9 +52,10 @@ if TYPE_CHECKING:       # triage brings spaCy; the App hands it in
 
 log = logging.getLogger("assistant.walk.pipeline")
 
-# Messages understood ahead of the walk, whose senders are then looked up in one query
-# (a query a message cost more than the rest of opening its ticket): as many as a worker
-# hands over at once, so the walk never waits for more than the worker's first chunk.
+# Messages understood ahead of the walk, whose hashes, Message-IDs and senders are then
+# looked up a query each (three a message cost more than the rest of opening its ticket,
+# and on PostgreSQL each is a round trip): as many as a worker hands over at once, so
+# the walk never waits for more than the worker's first chunk.
 LOOKAHEAD = CHUNK
 
 
@@ -171,8 +172,7 @@ class Walk:
         caller must then not tell the mail server that anything is done.
         """
         known = Known()
-        ahead = _Ahead(understood, LOOKAHEAD, on_read=lambda group: known.expect_clients(
-            session, [item.mail.from_address for item in group if item.mail is not None]))
+        ahead = _Ahead(understood, LOOKAHEAD, on_read=lambda group: known.expect(session, group))
         walked: list[Understood | None] = []
         try:
             with session.begin_nested():
