@@ -7,10 +7,15 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
 from assistant.app import App
 from assistant.daemon.runner import Daemon
+from assistant.store.models import Client
 from assistant.store.states import Fate
+from assistant.walk.passage import Known
+from assistant.walk.pipeline import LOOKAHEAD
 from assistant.replies.notices import Notices
 from assistant.policy.triage import Triage
 from support import CONSULTANT, Clock, make_app, mail
@@ -108,6 +113,28 @@ def test_a_worker_whose_results_break_off_loses_no_message(tmp_path):
     with app.store.session() as session:
         outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws], breaks_off())
     assert [o.fate for o in outcomes] == [Fate.NEW_TICKET] * 10
+
+
+def test_a_group_look_up_that_fails_mid_batch_loses_no_message(tmp_path, monkeypatch):
+    """The database fails while the batch looks up its second group of messages: the batch
+    is walked again message by message, and every message still has its one fate."""
+    app = make_app(tmp_path)
+    raws = [mail(msgid=f"h{n}@x.example", sender=f"h{n % 7}@x.example") for n in range(3 * LOOKAHEAD)]
+    expect, groups = Known.expect, []
+
+    def fails_on_the_second(known, session, group):
+        groups.append(len(group))
+        if len(groups) == 2:
+            raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
+        return expect(known, session, group)
+    monkeypatch.setattr(Known, "expect", fails_on_the_second)
+    with app.store.session() as session:
+        outcomes = app.walk.process_batch(session, [(raw, "test") for raw in raws],
+                                          app.understanding.understand(raws, app.clock()))
+    assert [o.fate for o in outcomes] == [Fate.NEW_TICKET] * len(raws)
+    assert len(groups) == 2                 # the one-by-one walk asks one message at a time
+    with app.store.session() as session:
+        assert len(session.exec(select(Client)).all()) == 7
 
 
 def heavy_html_mail() -> bytes:

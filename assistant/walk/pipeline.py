@@ -220,9 +220,9 @@ class _Ahead:
     """What a worker understood, one message at a time; None once it has nothing more.
 
     Read `lookahead` at a time, each group shown to `on_read` before its first message is
-    handed out (the batch looks up their senders in one query). A generator that raises is
-    dead for good, so its failure is logged once and the remaining messages are read by
-    the walk itself.
+    handed out (the batch looks up what it will ask of them: see Known.expect). A generator
+    that raises is dead for good, so its failure is logged once and the remaining messages
+    are read by the walk itself.
     """
 
     def __init__(self, understood: Iterable[Understood | None], lookahead: int = 1,
