@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from assistant.store import database as store_module
 from assistant.app import App
-from assistant.store.checkpoint import Checkpointer
+from assistant.store.wal import Checkpointer
 from assistant.store.models import RawMessage, Setting, Ticket
 from assistant.store.states import Fate
 from assistant.store.database import Store, in_savepoint, open_store

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from assistant.store import glance, models  # noqa: F401  (models registers the tables)
 from assistant.errors import ConfigError
-from assistant.store.checkpoint import Checkpointer
+from assistant.store.wal import Checkpointer
 from assistant.store.columns import UTCDateTime
 from assistant.store.models import Setting
 
@@ -114,7 +114,7 @@ class Store:
 
     def checkpoint_in_background(self) -> Checkpointer | None:
         """For a daemon: SQLite's log checkpointed by a thread, not inside each commit
-        (store/checkpoint.py); stop() what is returned. None where there is no such log."""
+        (store/wal.py); stop() what is returned. None where there is no such log."""
         if self.engine.dialect.name != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
             return None
         return Checkpointer(self.engine).start()

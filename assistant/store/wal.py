@@ -23,7 +23,7 @@ import threading
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-log = logging.getLogger("assistant.store.checkpoint")
+log = logging.getLogger("assistant.store.wal")
 
 BACKSTOP_PAGES = 16384          # 64 MB of 4 KB pages: four batches of large mail behind
 IDLE_SECONDS = 2.0              # a commit whose wake-up came early is caught up this soon
@@ -83,4 +83,4 @@ class Checkpointer:
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:       # the next wake-up tries again; the backstop holds
-            log.warning("checkpoint: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.warning("wal: a checkpoint failed (%s)", (str(exc).splitlines() or [type(exc).__name__])[0])
