@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Container
+from typing import TYPE_CHECKING
 
 import hashlib
 import hmac
@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from assistant.mail import authresults
@@ -167,24 +166,16 @@ def is_participant(session: Session, ticket: Ticket, address: str, settings: Set
         Participant.ticket_id == ticket.id, Participant.email == address)).first() is not None
 
 
-# Built once: building and caching the select for every message cost half its run.
-_CLIENT_BY_ADDRESS = select(Client).where(Client.email == bindparam("address"))
-
-
 def client_for(mail: Incoming, session: Session, settings: Settings, now: datetime, *,
-               seen: dict[str, Client], ids: Ids, not_found: Container[str] = ()) -> Client:
+               seen: dict[str, Client], ids: Ids) -> Client:
     """The sender's client record, created on first contact from address and display name.
 
-    `seen` holds the clients the caller has read or made so far, by address (a new one
-    is not written until the caller's flush), `not_found` the addresses it has looked up
-    in vain; a new client takes its id from `ids`.
+    `seen` holds the clients the caller has read or made so far, by address, the sender's
+    among them if it has one: the caller looks senders up (a batch a group at a time,
+    walk/passage.py), and a new client is not written until its flush. A new client takes
+    its id from `ids`.
     """
     client = seen.get(mail.from_address)
-    if client is None and mail.from_address not in not_found:
-        # Every client not yet written is in `seen`, so the look-up need not first write
-        # the rows walked before it (autoflush): they go out with the batch.
-        with session.no_autoflush:
-            client = session.exec(_CLIENT_BY_ADDRESS, params={"address": mail.from_address}).first()
     if client is None:
         client = Client(id=ids.new(Client), email=mail.from_address, name=mail.from_name,
                         internal=settings.is_internal(mail.from_address), created_at=now,

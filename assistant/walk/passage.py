@@ -74,18 +74,17 @@ class Known:
             self._ids = Ids(session)
         return self._ids
 
-    def expect(self, session: Session, group: Iterable[Understood]) -> None:
+    def expect(self, session: Session, group: list[Understood]) -> None:
         """Look up, a query each, what the stages will ask of these messages."""
-        group = list(group)
         self.hashes.expect(session, [item.digest for item in group])
         mails = [item.mail for item in group if item.mail is not None]
         self.message_ids.expect(session, [mail.message_id for mail in mails])
         self.expect_clients(session, [mail.from_address for mail in mails])
 
     def expect_clients(self, session: Session, addresses: Iterable[str]) -> None:
-        """Look up the clients behind `addresses` in one query, before their messages are
-        walked; those not found are remembered as new, so nobody asks again."""
-        wanted = {address for address in addresses if address} - self.clients.keys() - self.no_client
+        """Read the clients behind `addresses` into `clients`, those not read or looked up
+        before, in one query; the addresses of none are remembered, so nobody asks again."""
+        wanted = set(addresses) - self.clients.keys() - self.no_client
         if not wanted:
             return
         with session.no_autoflush:          # every client not yet written is in self.clients
@@ -123,24 +122,22 @@ class _Stored:
 
     def __init__(self, table: str, column: str):
         self.values: set[str] = set()       # stored, or written by this batch
-        self.absent: set[str] = set()       # looked up in a group and not stored
-        self._one = f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1"
-        self._many = f"SELECT {column} FROM {table} WHERE {column} IN ({{marks}})"
+        self.absent: set[str] = set()       # looked up and not stored
+        self._query = f"SELECT {column} FROM {table} WHERE {column} IN ({{marks}})"
 
     def has(self, session: Session, value: str) -> bool:
         """True when `value` is stored or was met before in this batch; it counts as met now."""
-        if value in self.values:
-            return True
+        if value not in self.values:
+            self.expect(session, [value])   # nothing to ask when its group was looked up
+        found = value in self.values
         self.values.add(value)
-        if value in self.absent:
-            return False
-        return bool(_rows(session, self._one, [value]))
+        return found
 
     def expect(self, session: Session, values: Iterable[str]) -> None:
         wanted = set(values) - self.values - self.absent
         if not wanted:
             return
-        found = {row[0] for row in _rows(session, self._many.format(marks=", ".join("?" * len(wanted))),
+        found = {row[0] for row in _rows(session, self._query.format(marks=", ".join("?" * len(wanted))),
                                          sorted(wanted))}
         self.values |= found
         self.absent |= wanted - found

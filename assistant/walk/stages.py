@@ -70,9 +70,9 @@ class Join:
             conversation.add_participants(session, ticket, (*mail.to, *mail.cc), self.settings)
         else:
             known = passage.known
+            known.expect_clients(session, [mail.from_address])    # asks nothing if its group did
             client = conversation.client_for(mail, session, self.settings, now,
-                                             seen=known.clients, ids=known.ids(session),
-                                             not_found=known.no_client)
+                                             seen=known.clients, ids=known.ids(session))
             ticket = conversation.open_ticket(mail, client, session, self.settings, now,
                                               known.ids(session))
             passage.client, fate = client, Fate.NEW_TICKET
